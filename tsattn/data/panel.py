@@ -1,0 +1,171 @@
+"""The validated panel: many series as contiguous float32 columns plus per-series offsets.
+
+After :func:`tsattn.data.check_panel` the data never lives as per-row or per-window Python
+objects again: one contiguous ``float32`` array per value column, one time array, and
+``offsets`` so that series ``s`` is rows ``offsets[s]:offsets[s + 1]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Panel", "ValidationReport"]
+
+#: Per-series counters kept by the validation report, in display order.
+COUNTS = (
+    "rows_in",
+    "reordered",
+    "duplicates_removed",
+    "out_of_bounds",
+    "target_filled",
+    "covariates_filled",
+    "missing_timestamps",
+    "rows_inserted",
+    "rows_trimmed",
+    "rows_out",
+)
+
+
+@dataclass
+class ValidationReport:
+    """Everything validation changed, counted per series, plus readable notes.
+
+    Attributes
+    ----------
+    counts : pandas.DataFrame
+        One row per input series (index: series id) and one column per counter in ``COUNTS``,
+        plus ``dropped`` (bool) for series removed as too short.
+    notes : list of str
+        One line per problem found, each with its count (e.g. "7629 duplicate (id, ds) rows
+        removed, keeping the first").
+    freq : str or int or None
+        The frequency that was inferred or given.
+    """
+
+    counts: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    freq: str | int | None = None
+
+    @property
+    def rows_in(self) -> int:
+        return int(self.counts["rows_in"].sum())
+
+    @property
+    def rows_out(self) -> int:
+        return int(self.counts["rows_out"].sum())
+
+    def total(self, counter: str) -> int:
+        """Sum of one counter over all series."""
+        return int(self.counts[counter].sum())
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    @property
+    def clean(self) -> bool:
+        """True when validation changed nothing: no row moved, removed, filled or inserted."""
+        changed = [c for c in COUNTS if c not in ("rows_in", "rows_out")]
+        return not self.notes and not self.counts[changed].to_numpy().any()
+
+    def __str__(self) -> str:
+        n = len(self.counts)
+        head = (
+            f"Validation report: {n} series, {self.rows_in} rows in, {self.rows_out} rows out, "
+            f"frequency {self.freq!r}"
+        )
+        lines = [head] + [f"  - {note}" for note in self.notes]
+        if len(lines) == 1:
+            lines.append("  - no problems found; nothing was removed, filled or re-ordered")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """Validated long-format data as contiguous arrays.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray
+        ``(S,)`` series identifiers, in order of first appearance.
+    offsets : numpy.ndarray
+        ``(S + 1,)`` int64 row offsets; series ``s`` is rows ``offsets[s]:offsets[s + 1]``.
+    time : numpy.ndarray
+        ``(N,)`` ``datetime64[ns]`` (UTC when the input was timezone-aware, see ``tz``) or int64.
+    target : numpy.ndarray
+        ``(N,)`` contiguous float32 target values.
+    covariates : dict of str to numpy.ndarray
+        Column name to ``(N,)`` contiguous float32 values.
+    freq : str or int
+        Pandas offset alias (``"h"``, ``"D"``, ``"B"``, ...) or an integer step for integer time.
+    tz : str or None
+        Timezone of the input timestamps, restored by :meth:`to_pandas`.
+    report : ValidationReport
+        What validation changed.
+    """
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    time: np.ndarray
+    target: np.ndarray
+    covariates: dict[str, np.ndarray]
+    freq: str | int
+    tz: str | None
+    report: ValidationReport
+    id_col: str = "unique_id"
+    time_col: str = "ds"
+    target_col: str = "y"
+
+    @property
+    def n_series(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.target)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """``(S,)`` number of timesteps per series."""
+        return np.diff(self.offsets)
+
+    @property
+    def covariate_names(self) -> list[str]:
+        return list(self.covariates)
+
+    def rows(self, s: int) -> slice:
+        """Row slice of series ``s`` in every column array."""
+        return slice(int(self.offsets[s]), int(self.offsets[s + 1]))
+
+    def values(self, columns: list[str] | None = None) -> np.ndarray:
+        """``(N, F)`` float32 matrix: the target then the named covariates.
+
+        With no covariates this is a zero-copy view of ``target``; otherwise one copy.
+        """
+        columns = [] if columns is None else list(columns)
+        if not columns:
+            return self.target[:, None]  # (N, 1) view
+        return np.stack([self.target, *(self.covariates[c] for c in columns)], axis=1)  # (N, F)
+
+    def series_index(self) -> np.ndarray:
+        """``(N,)`` int64 series number of every row."""
+        return np.repeat(np.arange(self.n_series), self.lengths)
+
+    def timestamps(self) -> pd.Index:
+        """Time column as a pandas index, with the input timezone restored."""
+        if np.issubdtype(self.time.dtype, np.datetime64):
+            idx = pd.DatetimeIndex(self.time)
+            return idx.tz_localize("UTC").tz_convert(self.tz) if self.tz else idx
+        return pd.Index(self.time)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Long frame ``[id_col, time_col, target_col, *covariates]``."""
+        data = {
+            self.id_col: np.repeat(self.ids, self.lengths),
+            self.time_col: self.timestamps(),
+            self.target_col: self.target,
+        }
+        data.update(self.covariates)
+        return pd.DataFrame(data)
