@@ -56,9 +56,27 @@ class WindowLoader:
         self.seed = 0 if seed is None else int(seed)
         self.device = None if device is None else torch.device(device)
         self.epoch = 0
+        self.rank, self.world_size = 0, 1
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Serve only this process's share of every epoch (distributed training).
+
+        All ranks draw the same permutation; rank ``r`` takes every ``world_size``-th window
+        from position ``r``. Shuffled (training) loaders wrap around so every rank takes the
+        same number of steps; ordered (validation) loaders do not, so no window counts twice.
+        """
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, {world_size}), got {rank}.")
+        self.rank, self.world_size = int(rank), int(world_size)
+
+    def _n_windows(self) -> int:
+        n, ws = len(self.windows), self.world_size
+        if ws == 1:
+            return n
+        return -(-n // ws) if self.shuffle else len(range(self.rank, n, ws))
 
     def __len__(self) -> int:
-        n = len(self.windows)
+        n = self._n_windows()
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -72,6 +90,10 @@ class WindowLoader:
         order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
         if self.shuffle:
             np.random.default_rng([self.seed, self.epoch]).shuffle(order)
+        if self.world_size > 1:
+            if self.shuffle:  # pad by wrapping around, like torch's DistributedSampler
+                order = np.resize(order, self._n_windows() * self.world_size)
+            order = order[self.rank :: self.world_size]
         return torch.from_numpy(order)
 
     def __iter__(self) -> Iterator[Batch]:

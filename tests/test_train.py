@@ -1,0 +1,173 @@
+"""Trainer: learning, early stopping, determinism, device errors, SIGKILL + resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tsattn.data import check_panel, make_loaders, make_windows, split_by_fraction
+from tsattn.models import build_model
+from tsattn.train import Trainer, pinball_loss, resolve_device
+
+
+def loaders(n: int = 400, lookback: int = 24, horizon: int = 6, batch_size: int = 32):
+    t = np.arange(n)
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(["a", "b"], n),
+            "ds": np.tile(t, 2),
+            "y": np.concatenate([np.sin(2 * np.pi * t / 12), 2 + np.cos(2 * np.pi * t / 8)]),
+        }
+    )
+    panel = check_panel(df)
+    split = split_by_fraction(panel, lookback, (0.7, 0.15, 0.15))
+    train = make_windows(panel, lookback, horizon, bounds=split.train)
+    val = make_windows(panel, lookback, horizon, bounds=split.val)
+    return make_loaders(train, val, batch_size=batch_size, seed=0)
+
+
+def net(name: str = "linear", **kwargs):
+    torch.manual_seed(0)
+    return build_model(name, lookback=24, horizon=6, **kwargs)
+
+
+def test_training_reduces_validation_loss_and_restores_best_weights():
+    train, val = loaders()
+    model = net("lstm", dropout=0.0, hidden_size=16)
+    before = Trainer(verbose=0).evaluate(model, val, torch.device("cpu"))
+    history = Trainer(max_epochs=8, learning_rate=3e-3, verbose=0, random_state=0).fit(
+        model, train, val
+    )
+    assert history.best_val_loss < 0.25 * before
+    assert Trainer(verbose=0).evaluate(model, val) == pytest.approx(history.best_val_loss, rel=1e-5)
+    assert history.windows_per_second > 0 and history.device == "cpu"
+
+
+def test_limits_stop_training():
+    train, val = loaders()
+    history = Trainer(max_epochs=50, max_steps=7, verbose=0).fit(net(), train, val)
+    assert history.steps == 7 and "max_steps" in history.stop_reason
+    history = Trainer(
+        max_epochs=1000, learning_rate=0.0, min_lr_ratio=0.0, patience=2, verbose=0
+    ).fit(net(), train, val)
+    assert len(history.epochs) == 3 and "no improvement" in history.stop_reason
+    history = Trainer(max_epochs=10_000, time_budget=0.5, patience=None, verbose=0).fit(
+        net(), train, val
+    )
+    assert "time budget" in history.stop_reason
+
+
+def test_same_seed_gives_bit_identical_weights_on_cpu():
+    states = []
+    for _ in range(2):
+        train, val = loaders()
+        model = net("lstm", dropout=0.2, hidden_size=16)
+        Trainer(max_epochs=2, random_state=3, verbose=0).fit(model, train, val)
+        states.append(model.state_dict())
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key
+
+
+def test_quantile_loss_and_callbacks():
+    train, val = loaders()
+    seen = []
+    trainer = Trainer(
+        max_epochs=2,
+        loss="quantile",
+        quantiles=[0.1, 0.5, 0.9],
+        verbose=0,
+        callbacks=[lambda e, m: seen.append((e, m))],
+    )
+    trainer.fit(net(n_quantiles=3), train, val)
+    assert [e for e, _ in seen] == [0, 1] and {
+        "train_loss",
+        "val_loss",
+        "lr",
+        "windows_per_s",
+    } <= set(seen[0][1])
+    pred, target = torch.zeros(1, 1, 2), torch.ones(1, 1, 1)
+    assert pinball_loss(pred, target, torch.tensor([0.1, 0.9])).item() == pytest.approx(
+        (0.1 + 0.9) / 2
+    )
+
+
+def test_bad_settings_and_devices_are_clear_errors():
+    with pytest.raises(ValueError, match="loss='huberr' is unknown"):
+        Trainer(loss="huberr")
+    with pytest.raises(ValueError, match="needs quantiles"):
+        Trainer(loss="quantile")
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        Trainer(loss="quantile", quantiles=[0.5, 1.0])
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+    with pytest.raises(ValueError, match="not a torch device"):
+        resolve_device("gpu0")
+    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+
+
+JOB = textwrap.dedent(
+    """
+    import sys, time, torch
+    from torch import nn
+    sys.path.insert(0, {tests!r})
+    from test_train import loaders, net
+    from tsattn.train import Trainer
+
+    class Slow(nn.Module):  # makes an epoch long enough to be killed in the middle of it
+        def __init__(self):
+            super().__init__()
+            self.inner = net("lstm", dropout=0.3, hidden_size=16)
+        def forward(self, *args):
+            time.sleep({delay})
+            return self.inner(*args)
+
+    train, val = loaders()
+    model = Slow()
+    Trainer(max_epochs=4, random_state=0, patience=None, verbose=0, checkpoint_dir={ckpt!r}).fit(model, train, val)
+    torch.save(model.state_dict(), {ckpt!r} + "/final.pt")
+    """
+)
+
+
+def run_job(ckpt, delay: float) -> subprocess.Popen:
+    code = JOB.format(tests=os.path.dirname(__file__), ckpt=str(ckpt), delay=delay)
+    return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+
+
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    assert run_job(reference, 0.0).wait(timeout=120) == 0
+    job = run_job(resumed, 0.02)
+    deadline = time.time() + 120
+    while not (resumed / "last.pt").exists():  # epoch 0 finished and was checkpointed
+        assert job.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)  # well inside epoch 1 (an epoch takes ~0.5 s at this delay)
+    job.send_signal(signal.SIGKILL)
+    assert job.wait(timeout=30) == -signal.SIGKILL
+    assert not (resumed / "final.pt").exists()
+    state = torch.load(resumed / "last.pt", weights_only=True)
+    assert state["epoch"] < 3  # killed before the end
+    resume = run_job(resumed, 0.0)
+    assert resume.wait(timeout=120) == 0, resume.stderr.read().decode()
+    a = torch.load(reference / "final.pt", weights_only=True)
+    b = torch.load(resumed / "final.pt", weights_only=True)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    (tmp_path / "last.pt").write_bytes(b"not a checkpoint")
+    train, val = loaders()
+    with pytest.raises(ValueError, match="cannot be read safely"):
+        Trainer(max_epochs=1, verbose=0, checkpoint_dir=tmp_path).fit(net(), train, val)

@@ -1,0 +1,427 @@
+"""Trainer: one readable loop with early stopping, checkpoints and exact resume.
+
+The loop, top to bottom: for each epoch, draw that epoch's window order, take optimiser steps
+(AdamW, warm-up then cosine decay, gradient clipping, bf16 autocast on CUDA), evaluate on the
+validation windows, call the callbacks ``(epoch, metrics)``, keep the best weights, write a
+checkpoint, and stop on patience, ``max_steps`` or the wall-clock budget. Checkpoints hold only
+tensors and plain Python values and are read back with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from tsattn.data.loader import WindowLoader
+from tsattn.data.windows import Batch
+
+__all__ = ["LOSSES", "History", "Trainer", "init_distributed", "pinball_loss", "resolve_device"]
+
+log = logging.getLogger(__name__)
+
+LOSSES = ("mse", "mae", "huber", "quantile")
+Callback = Callable[[int, dict[str, float]], None]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``'auto'`` picks cuda, then mps, then cpu; an explicit device that is absent is an error."""
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested but CUDA is not available here; use device='auto' or 'cpu'."
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist."
+        )
+    if dev.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise ValueError(
+            "device='mps' was requested but MPS is not available here; use 'auto' or 'cpu'."
+        )
+    return dev
+
+
+def init_distributed() -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)``; joins the process group ``torchrun`` describes.
+
+    Outside ``torchrun`` (no ``WORLD_SIZE`` > 1 in the environment) this is ``(0, 1, 0)``.
+    The backend is NCCL on CUDA machines and gloo otherwise.
+    """
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        return 0, 1, 0
+    if not dist.is_initialized():
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return 0, 1, 0
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _all_sum(values: list[float], world_size: int, device: torch.device) -> list[float]:
+    if world_size == 1:
+        return values
+    import torch.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def pinball_loss(pred: Tensor, target: Tensor, quantiles: Tensor) -> Tensor:
+    """Mean pinball (quantile) loss of ``pred`` (B, H, Q) against ``target`` (B, H, 1)."""
+    diff = target - pred  # (B, H, Q)
+    return torch.maximum(quantiles * diff, (quantiles - 1) * diff).mean()
+
+
+@dataclass
+class History:
+    """Per-epoch metrics and how training ended."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_val_loss: float = math.inf
+    stop_reason: str = ""
+    device: str = "cpu"
+    steps: int = 0
+    train_seconds: float = 0.0
+    windows_per_second: float = 0.0
+
+
+def _show_progress() -> None:
+    """Send tsattn's INFO lines to stderr unless the application configured logging itself."""
+    root, pkg = logging.getLogger(), logging.getLogger("tsattn")
+    if not root.handlers and not pkg.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        pkg.addHandler(handler)
+        pkg.setLevel(logging.INFO)
+
+
+class Trainer:
+    """Train a forecasting network on window loaders.
+
+    Parameters
+    ----------
+    max_epochs, max_steps : int
+        Limits on passes and optimiser steps (``max_steps=None``: no step limit).
+    time_budget : float, optional
+        Wall-clock seconds after which training stops at the end of the current step.
+    learning_rate, weight_decay : float
+        AdamW settings.
+    warmup_fraction : float
+        Share of the planned steps spent warming the learning rate up linearly; cosine decay to
+        ``min_lr_ratio * learning_rate`` follows.
+    grad_clip : float, optional
+        Max global gradient norm.
+    patience : int, optional
+        Epochs without validation improvement before stopping; the best weights are restored.
+    loss : {'mse', 'mae', 'huber', 'quantile'}
+        Training loss; ``'quantile'`` needs ``quantiles``.
+    quantiles : sequence of float, optional
+        Quantile levels matching the network's ``n_quantiles`` outputs.
+    device : str
+        ``'auto'``, ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'mps'``.
+    precision : {'auto', 'fp32', 'bf16'}
+        ``'auto'`` is bf16 autocast on CUDA and fp32 elsewhere.
+    compile : bool
+        Wrap the network in ``torch.compile``.
+    checkpoint_dir : str or Path, optional
+        Write ``last.pt`` there after every epoch and resume from it when present.
+    random_state : int, optional
+        Seeds torch before training for reproducible dropout and ordering.
+    verbose : int
+        0 silent; 1 one line per epoch (train loss, val loss, lr, windows/s).
+    callbacks : sequence of callables
+        Called as ``callback(epoch, metrics)`` after every epoch; may raise to stop (e.g. pruning).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_epochs: int = 100,
+        max_steps: int | None = None,
+        time_budget: float | None = None,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        warmup_fraction: float = 0.05,
+        min_lr_ratio: float = 0.01,
+        grad_clip: float | None = 1.0,
+        patience: int | None = 10,
+        loss: str = "mse",
+        quantiles: Sequence[float] | None = None,
+        device: str = "auto",
+        precision: str = "auto",
+        compile: bool = False,
+        checkpoint_dir: str | Path | None = None,
+        random_state: int | None = None,
+        verbose: int = 1,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        if loss not in LOSSES:
+            raise ValueError(f"loss={loss!r} is unknown; expected one of {LOSSES}.")
+        if loss == "quantile" and not quantiles:
+            raise ValueError("loss='quantile' needs quantiles=[...] (e.g. [0.1, 0.5, 0.9]).")
+        if quantiles is not None and not all(0 < q < 1 for q in quantiles):
+            raise ValueError(f"quantiles must lie strictly between 0 and 1, got {list(quantiles)}.")
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision={precision!r}; expected 'auto', 'fp32' or 'bf16'.")
+        if max_epochs < 1 or (max_steps is not None and max_steps < 1):
+            raise ValueError("max_epochs and max_steps must be >= 1.")
+        self.max_epochs, self.max_steps, self.time_budget = max_epochs, max_steps, time_budget
+        self.learning_rate, self.weight_decay = learning_rate, weight_decay
+        self.warmup_fraction, self.min_lr_ratio = warmup_fraction, min_lr_ratio
+        self.grad_clip, self.patience = grad_clip, patience
+        self.loss, self.quantiles = loss, None if quantiles is None else list(quantiles)
+        self.device, self.precision, self.compile = device, precision, compile
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.random_state, self.verbose, self.callbacks = random_state, verbose, list(callbacks)
+
+    # -- pieces of the loop ---------------------------------------------------------------
+    def _loss_fn(self, device: torch.device) -> Callable[[Tensor, Tensor], Tensor]:
+        if self.loss == "quantile":
+            q = torch.tensor(self.quantiles, device=device)
+            return lambda pred, target: pinball_loss(pred, target, q)
+        base = {
+            "mse": nn.functional.mse_loss,
+            "mae": nn.functional.l1_loss,
+            "huber": nn.functional.huber_loss,
+        }
+        fn = base[self.loss]
+        # a point loss on several quantile outputs would collapse them: train the middle one
+        return lambda pred, target: fn(
+            pred[..., pred.shape[-1] // 2 : pred.shape[-1] // 2 + 1], target
+        )
+
+    def _schedule(self, total_steps: int) -> Callable[[int], float]:
+        warmup = max(1, int(self.warmup_fraction * total_steps))
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+            return self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (
+                1 + math.cos(math.pi * progress)
+            )
+
+        return factor
+
+    @staticmethod
+    def _forward(model: nn.Module, batch: Batch) -> Tensor:
+        return model(
+            batch.past_target, batch.past_covariates, batch.future_covariates, batch.static
+        )
+
+    @torch.no_grad()
+    def evaluate(
+        self, model: nn.Module, loader: WindowLoader, device: torch.device | None = None
+    ) -> float:
+        """Mean loss over every window of ``loader``."""
+        device = device or next(model.parameters()).device
+        loss_fn, autocast = self._loss_fn(device), self._autocast(device)
+        model.eval()
+        total, count = 0.0, 0
+        for batch in loader:
+            batch = batch.to(device, non_blocking=True)
+            with autocast:
+                pred = self._forward(model, batch)
+            total += float(loss_fn(pred.float(), batch.target)) * len(batch.series)
+            count += len(batch.series)
+        total, count = _all_sum([total, count], loader.world_size, device)
+        return total / max(count, 1)
+
+    def _bf16(self, device: torch.device) -> bool:
+        return self.precision == "bf16" or (self.precision == "auto" and device.type == "cuda")
+
+    def _autocast(self, device: torch.device) -> torch.autocast:
+        return torch.autocast(
+            device_type=device.type, dtype=torch.bfloat16, enabled=self._bf16(device)
+        )
+
+    def _checkpoint_path(self) -> Path | None:
+        return None if self.checkpoint_dir is None else self.checkpoint_dir / "last.pt"
+
+    # -- the loop -----------------------------------------------------------------------------
+    def fit(
+        self, model: nn.Module, train_loader: WindowLoader, val_loader: WindowLoader | None = None
+    ) -> History:
+        """Train ``model`` in place and return its :class:`History`; best weights are restored."""
+        rank, world_size, local_rank = init_distributed()
+        device = resolve_device(self.device)
+        if world_size > 1 and device.type == "cuda":
+            device = torch.device("cuda", local_rank)
+        if self.random_state is not None:
+            torch.manual_seed(self.random_state)
+        model.to(device)
+        for loader in (train_loader, val_loader):
+            if loader is not None:
+                loader.device = device
+                loader.shard(rank, world_size)
+        net = torch.compile(model) if self.compile else model
+        if world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(
+                net, device_ids=[local_rank] if device.type == "cuda" else None
+            )
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        planned = self.max_epochs * len(train_loader)
+        total_steps = min(planned, self.max_steps) if self.max_steps else planned
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._schedule(total_steps))
+        loss_fn, autocast = self._loss_fn(device), self._autocast(device)
+        history = History(device=str(device))
+        best_state, bad_epochs, start_epoch = None, 0, 0
+        ckpt = self._checkpoint_path()
+        if ckpt is not None and ckpt.exists():
+            start_epoch, best_state, bad_epochs = self._resume(
+                ckpt, model, optimizer, scheduler, history
+            )
+        if self.verbose and rank == 0:
+            _show_progress()
+        log.info("training on %s (%s)", device, "bf16 autocast" if self._bf16(device) else "fp32")
+        started, windows_seen, train_time = time.perf_counter(), 0, 0.0
+        stop = ""
+        for epoch in range(start_epoch, self.max_epochs):
+            train_loader.set_epoch(epoch)
+            net.train()
+            epoch_start, epoch_loss, epoch_windows = time.perf_counter(), 0.0, 0
+            for batch in train_loader:
+                batch = batch.to(device, non_blocking=True)
+                with autocast:
+                    pred = self._forward(net, batch)
+                loss = loss_fn(pred.float(), batch.target)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                history.steps += 1
+                epoch_loss += loss.detach() * len(batch.series)  # no host sync per step
+                epoch_windows += len(batch.series)
+                if self.max_steps and history.steps >= self.max_steps:
+                    stop = f"max_steps={self.max_steps} reached"
+                    break
+                if self.time_budget:
+                    over = float(time.perf_counter() - started >= self.time_budget)
+                    if _all_sum([over], world_size, device)[0] > 0:  # every rank stops together
+                        stop = f"time budget of {self.time_budget:.0f}s reached"
+                        break
+            seconds = time.perf_counter() - epoch_start
+            epoch_loss, epoch_windows = _all_sum(
+                [float(epoch_loss), epoch_windows], world_size, device
+            )
+            train_time += seconds
+            windows_seen += epoch_windows
+            metrics = {
+                "epoch": epoch,
+                "train_loss": float(epoch_loss) / max(epoch_windows, 1),
+                "lr": scheduler.get_last_lr()[0],
+                "windows_per_s": epoch_windows / max(seconds, 1e-9),
+            }
+            if val_loader is not None:
+                metrics["val_loss"] = self.evaluate(net, val_loader, device)
+            score = metrics.get("val_loss", metrics["train_loss"])
+            if score < history.best_val_loss:
+                history.best_val_loss, history.best_epoch, bad_epochs = score, epoch, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                bad_epochs += 1
+            history.epochs.append(metrics)
+            if self.verbose and rank == 0:
+                val = f" val_loss {metrics['val_loss']:.4f}" if "val_loss" in metrics else ""
+                log.info(
+                    "epoch %d: train_loss %.4f%s lr %.2e %.0f windows/s",
+                    epoch,
+                    metrics["train_loss"],
+                    val,
+                    metrics["lr"],
+                    metrics["windows_per_s"],
+                )
+            for callback in self.callbacks:
+                callback(epoch, metrics)
+            if ckpt is not None:
+                self._save(
+                    ckpt, epoch, model, optimizer, scheduler, history, best_state, bad_epochs
+                )
+            if not stop and self.patience is not None and bad_epochs >= self.patience:
+                stop = f"no improvement for {self.patience} epochs"
+            if stop:
+                break
+        history.stop_reason = stop or f"max_epochs={self.max_epochs} reached"
+        history.train_seconds = train_time
+        history.windows_per_second = windows_seen / max(train_time, 1e-9)
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        log.info(
+            "stopped: %s; best epoch %d (loss %.4f)",
+            history.stop_reason,
+            history.best_epoch,
+            history.best_val_loss,
+        )
+        return history
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def _save(
+        self, path, epoch, model, optimizer, scheduler, history, best_state, bad_epochs
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "best_state": best_state,
+            "best_val_loss": history.best_val_loss,
+            "best_epoch": history.best_epoch,
+            "bad_epochs": bad_epochs,
+            "steps": history.steps,
+            "epochs": history.epochs,
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+        tmp = path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+
+    def _resume(self, path, model, optimizer, scheduler, history) -> tuple[int, dict | None, int]:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # truncated or foreign file: say which and how to recover
+            raise ValueError(
+                f"checkpoint {path} cannot be read safely ({err}); delete it to start afresh."
+            ) from err
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        history.best_val_loss, history.best_epoch = state["best_val_loss"], state["best_epoch"]
+        history.steps, history.epochs = state["steps"], list(state["epochs"])
+        log.info("resumed from %s after epoch %d", path, state["epoch"])
+        return state["epoch"] + 1, state["best_state"], state["bad_epochs"]
