@@ -335,6 +335,23 @@ def check_panel(
     offsets = np.zeros(n_series + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(np.bincount(codes, minlength=n_series))
 
+    # -- bounds (on the rows as given, before any trimming, so every bad value is counted) ------
+    for name, (low, high) in (bounds or {}).items():
+        values = y if name == target_col else cov[name]
+        outside = np.zeros(len(values), dtype=bool)
+        if low is not None:
+            outside |= values < low
+        if high is not None:
+            outside |= values > high
+        if outside.any():
+            values[outside] = np.nan
+            counts["out_of_bounds"] += per_series(outside, codes)
+            first = int(np.flatnonzero(outside)[0])
+            report.note(
+                f"{int(outside.sum())} value(s) of {name!r} outside [{low}, {high}] treated as "
+                f"missing; first at {_where(ids, codes, times, first)}"
+            )
+
     # -- frequency, gaps, reindex ----------------------------------------------------------------
     step_alias = _resolve_freq(freq, t64, offsets, ids, is_datetime, time_col)
     if max_gap is not None:
@@ -382,28 +399,15 @@ def check_panel(
         counts["rows_inserted"] = counts["missing_timestamps"].to_numpy()
         t64, offsets = t_new, new_offsets
 
-    # -- bounds, NaN / inf ----------------------------------------------------------------------
+    # -- NaN / inf ------------------------------------------------------------------------------
     row_codes = np.repeat(np.arange(n_series), np.diff(offsets))
-    for name, (low, high) in (bounds or {}).items():
-        values = y if name == target_col else cov[name]
-        outside = np.zeros(len(values), dtype=bool)
-        if low is not None:
-            outside |= values < low
-        if high is not None:
-            outside |= values > high
-        if outside.any():
-            values[outside] = np.nan
-            counts["out_of_bounds"] += per_series(outside, row_codes)
-            report.note(
-                f"{int(outside.sum())} values of {name!r} outside [{low}, {high}] treated as missing"
-            )
     times_final = pd.DatetimeIndex(t64.view("datetime64[ns]")) if is_datetime else pd.Index(t64)
     inserted = counts["rows_inserted"].to_numpy()
     y, filled = _check_finite(y, target_col, "target", fill, offsets, ids, row_codes, times_final)
     if filled is not None:
         counts["target_filled"] = per_series(filled, row_codes)
         report.note(
-            f"{int(filled.sum())} missing target values filled with {fill!r}"
+            f"{int(filled.sum())} missing target value(s) filled with {fill!r}"
             + (f" ({int(inserted.sum())} of them in inserted rows)" if inserted.any() else "")
         )
     for name in list(cov):
@@ -413,7 +417,7 @@ def check_panel(
         if filled is not None:
             counts["covariates_filled"] += per_series(filled, row_codes)
             report.note(
-                f"{int(filled.sum())} missing values of covariate {name!r} filled with {fill!r}"
+                f"{int(filled.sum())} missing value(s) of covariate {name!r} filled with {fill!r}"
             )
 
     # -- length -----------------------------------------------------------------------------------

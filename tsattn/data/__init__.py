@@ -1,48 +1,49 @@
-"""Data layer: validation into a :class:`Panel`, windows, loaders, splits and features."""
+"""Data layer: validation into a :class:`Panel`, windows, loaders, splits and features.
 
-from tsattn._validation import check_panel
-from tsattn.data.features import (
-    FeatureSet,
-    SeriesScaler,
-    build_features,
-    calendar_feature_names,
-    calendar_features,
-    lag_features,
-    rolling_features,
-)
-from tsattn.data.frames import wide_to_long
-from tsattn.data.loader import WindowLoader, make_loaders
-from tsattn.data.panel import Panel, ValidationReport
-from tsattn.data.splits import (
-    Split,
-    split_by_fraction,
-    split_by_rows,
-    split_by_time,
-    standard_split,
-)
-from tsattn.data.windows import Batch, Windows, make_windows, sliding_windows
+Names load on first use (PEP 562), so ``from tsattn.data import check_panel`` does not import
+torch, and ``tsattn._validation`` can be imported on its own.
+"""
 
-__all__ = [
-    "Batch",
-    "FeatureSet",
-    "Panel",
-    "SeriesScaler",
-    "Split",
-    "ValidationReport",
-    "WindowLoader",
-    "Windows",
-    "build_features",
-    "calendar_feature_names",
-    "calendar_features",
-    "check_panel",
-    "lag_features",
-    "make_loaders",
-    "make_windows",
-    "rolling_features",
-    "sliding_windows",
-    "split_by_fraction",
-    "split_by_rows",
-    "split_by_time",
-    "standard_split",
-    "wide_to_long",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SOURCES = {
+    "check_panel": "tsattn._validation",
+    "Panel": "tsattn.data.panel",
+    "ValidationReport": "tsattn.data.panel",
+    "wide_to_long": "tsattn.data.frames",
+    "Batch": "tsattn.data.windows",
+    "Windows": "tsattn.data.windows",
+    "make_windows": "tsattn.data.windows",
+    "sliding_windows": "tsattn.data.windows",
+    "WindowLoader": "tsattn.data.loader",
+    "make_loaders": "tsattn.data.loader",
+    "Split": "tsattn.data.splits",
+    "split_by_fraction": "tsattn.data.splits",
+    "split_by_rows": "tsattn.data.splits",
+    "split_by_time": "tsattn.data.splits",
+    "standard_split": "tsattn.data.splits",
+    "FeatureSet": "tsattn.data.features",
+    "SeriesScaler": "tsattn.data.features",
+    "build_features": "tsattn.data.features",
+    "calendar_feature_names": "tsattn.data.features",
+    "calendar_features": "tsattn.data.features",
+    "lag_features": "tsattn.data.features",
+    "rolling_features": "tsattn.data.features",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'tsattn.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
