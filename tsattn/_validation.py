@@ -138,6 +138,8 @@ def _infer_step(t: np.ndarray, is_datetime: bool) -> tuple[int, str | None]:
         alias = pd.infer_freq(pd.DatetimeIndex(t)) if len(t) >= 3 else None
         if alias:
             return step, alias
+    if step % day == 0:  # pandas 3 names a fixed 24 hours '24h'; calendar days read better
+        return step, "D" if step == day else f"{step // day}D"
     return step, pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
 
 
