@@ -130,6 +130,12 @@ class BaseForecaster(BaseEstimator):
         check_param("lookback", self.lookback, low=1, integer=True)
 
     def _validate(self, df: Any, *, min_length: int | None, for_predict: bool) -> Panel:
+        panel = self._check_panel(df, min_length=min_length, for_predict=for_predict)
+        if for_predict:
+            self._check_same_time_kind(panel)
+        return panel
+
+    def _check_panel(self, df: Any, *, min_length: int | None, for_predict: bool) -> Panel:
         cols = self.columns_ if for_predict else self._columns
         covariates = [*cols["past"], *cols["future"], *cols["static"]]
         frame = to_pandas_frame(df)
@@ -244,10 +250,87 @@ class BaseForecaster(BaseEstimator):
             ``unique_id, ds, y_pred[, y_pred_q<q> ...]``, pandas or polars like the input.
         """
         quantiles = check_quantiles("quantiles", quantiles) or []
+        native, conformal = self._split_quantiles(quantiles)
         panel, times, future = self._prepare_predict(df, X_future)
-        values = self._predict(panel, times, future, quantiles)  # (S, H, 1 + Q)
+        values = self._predict(panel, times, future, native)  # (S, H, 1 + len(native))
+        values = self._with_conformal(values, panel, native, conformal)
         polars_out = self.output_polars_ if df is None else is_polars(df)
-        return frame_like(self._to_frame(panel, times, values, quantiles), polars_out)
+        return frame_like(self._to_frame(panel, times, values, native + conformal), polars_out)
+
+    # -- quantiles: the model's own, or split-conformal intervals ---------------------------------
+    def _native_quantiles(self) -> list[float]:
+        """Quantile levels the model itself emits (none for point forecasters)."""
+        return []
+
+    def _split_quantiles(self, quantiles: list[float]) -> tuple[list[float], list[float]]:
+        native = [q for q in quantiles if q in self._native_quantiles()]
+        rest = [q for q in quantiles if q not in native]
+        if rest and not hasattr(self, "conformal_scores_"):
+            own = self._native_quantiles() or "none"
+            raise ValueError(
+                f"quantiles {rest} were not trained (this model has {own}); refit with "
+                "quantiles=[...] including them, or call calibrate(df) on held-out data for "
+                "split-conformal intervals at any level."
+            )
+        return native, rest
+
+    def _with_conformal(
+        self, values: np.ndarray, panel: Panel, native: list[float], levels: list[float]
+    ) -> np.ndarray:
+        """Append conformal quantiles ``(S, H, len(levels))`` around the point forecast."""
+        if not levels:
+            return values
+        scores = np.asarray(self.conformal_scores_)  # (n, H), sorted per column
+        n = len(scores)
+        scale = _naive_scale(panel)[:, None]  # (S, 1)
+        out = [values]
+        for q in levels:
+            alpha = 2 * min(q, 1 - q)  # the central interval with this level as one end
+            rank = min(n - 1, int(np.ceil((n + 1) * (1 - alpha))) - 1)  # finite-sample correction
+            width = scores[rank][None, :] * scale  # (S, H)
+            sign = -1.0 if q < 0.5 else 1.0
+            out.append((values[..., 0] + sign * width)[..., None])
+        return np.concatenate(out, axis=-1)
+
+    def calibrate(self, df: Any, *, n_windows: int = 20, step: int | None = None) -> BaseForecaster:
+        """Learn split-conformal intervals from forecasts on held-out data.
+
+        Forecasts the last ``n_windows`` origins (every ``step`` steps, default ``horizon``) of
+        each series in ``df``, which should follow the training period, and keeps the absolute
+        errors per horizon step, divided by each series' mean absolute one-step change so they
+        transfer across series. ``predict(quantiles=...)`` then returns intervals at any level.
+        """
+        self._check_fitted()
+        panel = self._validate(df, min_length=None, for_predict=True)
+        origins = backtest_origins(
+            panel, self.horizon, n_windows, step or self.horizon, self._min_history()
+        )
+        pred = self._predict_windows(panel, origins, [])[..., 0]  # (S, n, H)
+        actual = panel.target[
+            (panel.offsets[:-1, None] + origins)[..., None] + np.arange(self.horizon)
+        ]
+        history = _cut(panel, origins[:, 0])
+        scores = np.abs(actual - pred) / _naive_scale(history)[:, None, None]  # (S, n, H)
+        self.conformal_scores_ = np.sort(scores.reshape(-1, self.horizon), axis=0).tolist()
+        return self
+
+    def _min_history(self) -> int:
+        return self.lookback if self._needs_windows else self._min_length()
+
+    def _predict_windows(
+        self, panel: Panel, origins: np.ndarray, quantiles: list[float]
+    ) -> np.ndarray:
+        """``(S, n, H, 1 + Q)`` forecasts from every origin (local row of the first forecast step).
+
+        This default refits nothing and loops over the ``n`` origins, forecasting all series at
+        once each time; networks override it with one batched pass over all windows.
+        """
+        out = []
+        for k in range(origins.shape[1]):
+            history = _cut(panel, origins[:, k])
+            times = future_times(history, self.horizon)
+            out.append(self._predict(history, times, None, quantiles))
+        return np.stack(out, axis=1)
 
     def _prepare_predict(
         self, df: Any, X_future: Any
@@ -259,7 +342,6 @@ class BaseForecaster(BaseEstimator):
         else:
             min_length = self.lookback if self._needs_windows else self._min_length()
             panel = self._validate(df, min_length=min_length, for_predict=True)
-            self._check_same_time_kind(panel)
         times = future_times(panel, self.horizon)  # (S, H)
         return panel, times, self._future_covariates(panel, times, X_future)
 
@@ -355,3 +437,55 @@ class BaseForecaster(BaseEstimator):
         for k, q in enumerate(quantiles):
             out[f"y_pred_q{q:g}"] = values[..., 1 + k].ravel()
         return out
+
+
+def _cut(panel: Panel, ends: np.ndarray) -> Panel:
+    """Each series up to (not including) its local row ``ends[s]``."""
+    lengths = np.asarray(ends, dtype=np.int64)
+    rows = np.concatenate(
+        [np.arange(o, o + n) for o, n in zip(panel.offsets[:-1], lengths, strict=True)]
+    )
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return Panel(
+        ids=panel.ids,
+        offsets=offsets,
+        time=panel.time[rows],
+        target=panel.target[rows],
+        covariates={c: v[rows] for c, v in panel.covariates.items()},
+        freq=panel.freq,
+        tz=panel.tz,
+        report=panel.report,
+        id_col=panel.id_col,
+        time_col=panel.time_col,
+        target_col=panel.target_col,
+    )
+
+
+def _naive_scale(panel: Panel) -> np.ndarray:
+    """``(S,)`` mean absolute one-step change of each series (1 where it is flat)."""
+    y = panel.target.astype(np.float64)
+    diffs = np.abs(np.diff(y))
+    same = np.diff(panel.series_index()) == 0  # (N - 1,) consecutive rows of one series
+    sums = np.bincount(
+        panel.series_index()[1:][same], weights=diffs[same], minlength=panel.n_series
+    )
+    scale = sums / np.maximum(panel.lengths - 1, 1)
+    return np.where(scale > 0, scale, 1.0)
+
+
+def backtest_origins(
+    panel: Panel, horizon: int, n_windows: int, step: int, min_history: int
+) -> np.ndarray:
+    """``(S, n_windows)`` local rows where each forecast starts: the last origins of every series."""
+    check_param("n_windows", n_windows, low=1, integer=True)
+    check_param("step", step, low=1, integer=True)
+    first = panel.lengths - horizon - (n_windows - 1) * step  # (S,)
+    short = np.flatnonzero(first < min_history)
+    if len(short):
+        s = short[0]
+        raise ValueError(
+            f"series {panel.ids[s]!r} has {panel.lengths[s]} timesteps, too few for {n_windows} "
+            f"windows every {step} steps of horizon {horizon} after a history of {min_history}; "
+            "pass fewer windows, a smaller step, or longer series."
+        )
+    return first[:, None] + step * np.arange(n_windows)  # (S, n)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mae", "mase", "mse", "rmse", "seasonal_scale", "smape"]
+__all__ = [
+    "METRICS",
+    "coverage",
+    "crps",
+    "mae",
+    "mape",
+    "mase",
+    "mse",
+    "pinball",
+    "rmse",
+    "seasonal_scale",
+    "smape",
+]
 
 
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -50,3 +62,34 @@ def mase(
 ) -> float:
     """Mean absolute scaled error (Hyndman & Koehler, 2006) against a training ``history``."""
     return mae(y_true, y_pred) / seasonal_scale(history, season_length)
+
+
+def mape(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean absolute percentage error in percent; undefined (error) when a true value is 0."""
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    if (y_true == 0).any():
+        raise ValueError("MAPE is undefined when a true value is 0; use smape or mase instead.")
+    return float(100 * np.mean(np.abs((y_true - y_pred) / y_true)))
+
+
+def pinball(y_true: np.ndarray, y_quantiles: np.ndarray, quantiles: np.ndarray) -> float:
+    """Mean pinball loss of ``y_quantiles`` (..., Q) at levels ``quantiles`` (Q,) against ``y_true`` (...)."""
+    diff = np.asarray(y_true, dtype=float)[..., None] - np.asarray(
+        y_quantiles, dtype=float
+    )  # (..., Q)
+    q = np.asarray(quantiles, dtype=float)
+    return float(np.mean(np.maximum(q * diff, (q - 1) * diff)))
+
+
+def crps(y_true: np.ndarray, y_quantiles: np.ndarray, quantiles: np.ndarray) -> float:
+    """CRPS approximated from quantiles: twice the pinball loss averaged over the levels."""
+    return 2.0 * pinball(y_true, y_quantiles, quantiles)
+
+
+def coverage(y_true: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Share of true values inside ``[lower, upper]``."""
+    y_true = np.asarray(y_true, dtype=float)
+    return float(np.mean((y_true >= lower) & (y_true <= upper)))
+
+
+METRICS = {"mae": mae, "mse": mse, "rmse": rmse, "mape": mape, "smape": smape}

@@ -249,13 +249,7 @@ class NeuralForecaster(BaseForecaster):
     # -- predict ----------------------------------------------------------------------------------
     def _last_windows(self, panel: Panel, times: np.ndarray, future: np.ndarray | None):
         """The final window of every series, with the horizon's known-future inputs appended."""
-        scaler = self.scaler_
-        if panel is not self.history_:
-            known = set(scaler.ids_)
-            if any(
-                i not in known for i in panel.ids
-            ):  # a global model: new series use their history
-                scaler = SeriesScaler.from_state(scaler.get_state()).add_series(panel)
+        scaler = self._scaler_for(panel)
         ext = _extend(panel, times, future, self.columns_["future"])
         target, past, fut = self._features(ext, scaler)
         end = ext.offsets[1:]
@@ -296,16 +290,51 @@ class NeuralForecaster(BaseForecaster):
             attention = torch.cat(weights).numpy()
         return torch.cat(preds).numpy(), attention  # (S, H, Q), (S, H, n) or None
 
+    def _native_quantiles(self) -> list[float]:
+        return self._levels()
+
+    def _scaler_for(self, panel: Panel) -> SeriesScaler:
+        scaler = self.scaler_
+        if panel is not self.history_:
+            known = set(scaler.ids_)
+            if any(
+                i not in known for i in panel.ids
+            ):  # a global model: new series use their history
+                scaler = SeriesScaler.from_state(scaler.get_state()).add_series(panel)
+        return scaler
+
+    def _predict_windows(
+        self, panel: Panel, origins: np.ndarray, quantiles: list[float]
+    ) -> np.ndarray:
+        """All backtest windows in one batched pass (no loop over windows)."""
+        scaler = self._scaler_for(panel)
+        target, past, fut = self._features(panel, scaler)
+        n = origins.shape[1]
+        step = int(origins[0, 1] - origins[0, 0]) if n > 1 else 1
+        begin = panel.offsets[:-1] + origins[:, 0] - self.lookback  # (S,)
+        end = begin + self.lookback + (n - 1) * step + self.horizon  # (S,)
+        windows = make_windows(
+            panel,
+            self.lookback,
+            self.horizon,
+            stride=step,
+            bounds=np.stack([begin, end], axis=1),
+            target=target,
+            past_covariates=past,
+            future_covariates=fut,
+            static=self._static(panel, fit=False),
+        )
+        pred, _ = self._run(windows)  # (S * n, H, Q)
+        series = np.repeat(scaler.series_numbers(panel.ids), n)
+        pred = scaler.inverse_transform(pred, series)
+        levels = self._levels()
+        columns = ([levels.index(0.5)] if levels else [0]) + [levels.index(q) for q in quantiles]
+        return pred[..., columns].reshape(panel.n_series, n, self.horizon, len(columns))
+
     def _predict(
         self, panel: Panel, times: np.ndarray, future: np.ndarray | None, quantiles: list[float]
     ) -> np.ndarray:
         levels = self._levels()
-        missing = [q for q in quantiles if q not in levels]
-        if missing:
-            raise ValueError(
-                f"quantiles {missing} were not trained; this model has {levels or 'no quantiles'}. "
-                "Refit with quantiles=[...] including them."
-            )
         windows, scaler = self._last_windows(panel, times, future)
         pred, _ = self._run(windows)
         pred = scaler.inverse_transform(pred, scaler.series_numbers(panel.ids))  # (S, H, Q)

@@ -130,6 +130,8 @@ def save(forecaster: Any, path: str | Path) -> Path:
                 "center": forecaster.static_center_,
                 "scale": forecaster.static_scale_,
             }
+    if hasattr(forecaster, "conformal_scores_"):
+        config["conformal_scores"] = forecaster.conformal_scores_
     config["files"] = files
     (path / CONFIG).write_text(json.dumps(config, indent=1))
     return path
@@ -208,6 +210,8 @@ def load(path: str | Path) -> Any:
     forecaster.freq_, forecaster.tz_ = config["freq"], config["tz"]
     forecaster.time_is_datetime_, forecaster.output_polars_ = datetime, config["output_polars"]
     forecaster.history_ = panel
+    if "conformal_scores" in config:
+        forecaster.conformal_scores_ = config["conformal_scores"]
     if "network" in config:
         _load_network(forecaster, path, config)
     else:

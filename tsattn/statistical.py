@@ -52,12 +52,7 @@ class StatisticalForecaster(BaseForecaster):
     def _predict(
         self, panel: Panel, times: np.ndarray, future: np.ndarray | None, quantiles: list[float]
     ) -> np.ndarray:
-        if quantiles:
-            raise ValueError(
-                f"{type(self).__name__} gives point forecasts; for intervals use a network with "
-                "quantiles=[...]."
-            )
-        return self._forecast(panel)[..., None]  # (S, H, 1)
+        return self._forecast(panel)[..., None]  # (S, H, 1): quantiles come from calibrate()
 
     def _forecast(self, panel: Panel) -> np.ndarray:  # (S, H)
         raise NotImplementedError
