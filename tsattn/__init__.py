@@ -24,6 +24,8 @@ _SOURCES = {
     "ARIMAForecaster": "tsattn.statistical",
     "ThetaForecaster": "tsattn.statistical",
     "load": "tsattn.persistence",
+    "backtest": "tsattn.evaluation",
+    "BacktestResult": "tsattn.evaluation",
 }
 
 __all__ = sorted([*_SOURCES, "__version__"])

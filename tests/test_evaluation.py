@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import tsattn
-from tsattn.backtest import backtest
+from tsattn.evaluation import backtest
 from tsattn.metrics import coverage, crps, mape, pinball
 
 

@@ -1,0 +1,126 @@
+"""The console script end to end, in subprocesses, on real files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def tsattn(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "tsattn.cli", *args], capture_output=True, text=True, timeout=300
+    )
+    if check and done.returncode != 0:
+        pytest.fail(f"tsattn {' '.join(args)} failed:\n{done.stderr}")
+    return done
+
+
+@pytest.fixture
+def data(tmp_path):
+    t = np.arange(200)
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(["a", "b"], 200),
+            "ds": np.tile(pd.date_range("2024-01-01", periods=200, freq="h").astype(str), 2),
+            "y": np.concatenate([np.sin(t / 4), 3 + np.cos(t / 5)]),
+        }
+    )
+    path = tmp_path / "train.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_fit_predict_backtest_round_trip(tmp_path, data):
+    out = tsattn(
+        "fit",
+        "--data",
+        str(data),
+        "--model",
+        "linear",
+        "--horizon",
+        "6",
+        "--lookback",
+        "24",
+        "--param",
+        "max_epochs=2",
+        "--out",
+        str(tmp_path / "model"),
+    )
+    assert "saved LinearForecaster" in out.stdout
+    tsattn("predict", "--model-dir", str(tmp_path / "model"), "--out", str(tmp_path / "fc.parquet"))
+    fc = pd.read_parquet(tmp_path / "fc.parquet")
+    assert list(fc.columns) == ["unique_id", "ds", "y_pred"] and len(fc) == 12
+    assert fc["ds"].iloc[0] == pd.Timestamp("2024-01-09 08:00")
+    tsattn(
+        "predict",
+        "--model-dir",
+        str(tmp_path / "model"),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "fc.csv"),
+    )
+    assert len(pd.read_csv(tmp_path / "fc.csv")) == 12
+    bt = tsattn(
+        "backtest",
+        "--data",
+        str(data),
+        "--model",
+        "seasonal_naive",
+        "--horizon",
+        "6",
+        "--param",
+        "season_length=12",
+        "--n-windows",
+        "3",
+        "--out",
+        str(tmp_path / "bt.csv"),
+    )
+    assert "mase" in bt.stdout
+    assert len(pd.read_csv(tmp_path / "bt.csv")) == 2 * 3 * 6
+    assert len(pd.read_csv(tmp_path / "bt_metrics.csv")) == 2 * 3
+
+
+def test_cli_errors_are_one_readable_line(tmp_path, data):
+    missing = tsattn(
+        "fit",
+        "--data",
+        str(tmp_path / "nope.csv"),
+        "--model",
+        "naive",
+        "--horizon",
+        "3",
+        "--out",
+        str(tmp_path / "m"),
+        check=False,
+    )
+    assert missing.returncode == 2 and "nope.csv: no such file" in missing.stderr
+    bad_param = tsattn(
+        "fit",
+        "--data",
+        str(data),
+        "--model",
+        "naive",
+        "--horizon",
+        "3",
+        "--param",
+        "hidden=3",
+        "--out",
+        str(tmp_path / "m"),
+        check=False,
+    )
+    assert bad_param.returncode == 2 and "has no parameter(s) ['hidden']" in bad_param.stderr
+    bad_suffix = tsattn(
+        "predict", "--model-dir", str(tmp_path), "--out", str(tmp_path / "x.txt"), check=False
+    )
+    assert bad_suffix.returncode == 2 and "no config.json" in bad_suffix.stderr
+    assert "Traceback" not in missing.stderr + bad_param.stderr + bad_suffix.stderr
+
+
+def test_help_texts():
+    for command in ("fit", "predict", "backtest", "demo"):
+        assert "usage: tsattn " + command in tsattn(command, "--help").stdout
