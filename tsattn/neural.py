@@ -10,6 +10,7 @@ last window of every series and maps the forecast back to the original units.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -341,6 +342,16 @@ class NeuralForecaster(BaseForecaster):
         columns = [levels.index(0.5)] if levels else [0]
         columns += [levels.index(q) for q in quantiles]
         return pred[..., columns]  # (S, H, 1 + len(quantiles))
+
+    def export_onnx(self, path: str | Path, *, opset: int | None = None) -> Path:
+        """Write the network, with the target scaling inside the graph, as one ONNX file.
+
+        See :func:`tsattn.export.export_onnx` for the inputs and :func:`tsattn.export.onnx_inputs`
+        to build them; needs ``pip install 'tsattn[onnx]'``.
+        """
+        from tsattn.export import export_onnx
+
+        return export_onnx(self, path, opset=opset)
 
     def predict_attention(self, df: Any = None, *, X_future: Any = None) -> np.ndarray:
         """Attention of each forecast step over the lookback, ``(S, H, n)``; rows sum to 1.
