@@ -210,9 +210,13 @@ def test_attention_of_a_fitted_model_on_given_axes():
 
     df = history_frame(n=80)
     model = neural.AttentionLSTMForecaster(horizon=6, lookback=24, max_epochs=1, hidden_size=16)
-    weights = model.fit(df).predict_attention()  # (2, 6, 2) with segment_length 12
+    model.set_params(model_options={"segment_length": 12})
+    weights = model.fit(df).predict_attention()  # (2, 6, 2): two 12-step segments
     fig, ax = plt.subplots()
-    assert plot_attention(weights, ax=ax, lookback=24, segment_length=12) is fig
+    assert (
+        plot_attention(weights, ax=ax, lookback=24, segment_length=model.model_.segment_length)
+        is fig
+    )
     assert ax.images[0].get_array().shape == (6, 2)
 
 

@@ -300,3 +300,11 @@ def test_pandas_and_polars_give_identical_arrays():
     assert np.array_equal(a.time, b.time)
     assert np.array_equal(a.covariates["x"], b.covariates["x"])
     assert np.array_equal(a.offsets, b.offsets) and list(a.ids) == list(b.ids)
+
+
+def test_slice_series_takes_local_rows_of_every_series():
+    panel = check_panel(frame(6, ids=("a", "b")))
+    part = panel.slice_series(np.array([1, 0]), np.array([4, 2]))
+    assert part.target.tolist() == [1.0, 2.0, 3.0, 100.0, 101.0]
+    assert part.offsets.tolist() == [0, 3, 5]
+    assert part.time[0] == panel.time[1] and part.time[3] == panel.time[6]

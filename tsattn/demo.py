@@ -117,9 +117,8 @@ def _plots(dataset, df: pd.DataFrame, output: Path, budget: float) -> None:
     from tsattn.plotting import plot_attention, plot_forecast
 
     h = dataset.horizon
-    history = df.groupby("unique_id", sort=False).head(
-        df.groupby("unique_id", sort=False)["y"].transform("size") - h
-    )
+    groups = df.groupby("unique_id", sort=False)
+    history = df[groups.cumcount() < groups["y"].transform("size") - h]  # all but the last horizon
     actuals = df.drop(history.index)
     est = tsattn.AttentionLSTMForecaster(
         horizon=h,

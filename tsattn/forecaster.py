@@ -441,24 +441,7 @@ class BaseForecaster(BaseEstimator):
 
 def _cut(panel: Panel, ends: np.ndarray) -> Panel:
     """Each series up to (not including) its local row ``ends[s]``."""
-    lengths = np.asarray(ends, dtype=np.int64)
-    rows = np.concatenate(
-        [np.arange(o, o + n) for o, n in zip(panel.offsets[:-1], lengths, strict=True)]
-    )
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    return Panel(
-        ids=panel.ids,
-        offsets=offsets,
-        time=panel.time[rows],
-        target=panel.target[rows],
-        covariates={c: v[rows] for c, v in panel.covariates.items()},
-        freq=panel.freq,
-        tz=panel.tz,
-        report=panel.report,
-        id_col=panel.id_col,
-        time_col=panel.time_col,
-        target_col=panel.target_col,
-    )
+    return panel.slice_series(np.zeros(panel.n_series, dtype=np.int64), ends)
 
 
 def _naive_scale(panel: Panel) -> np.ndarray:

@@ -60,23 +60,7 @@ def _jsonable(value: Any) -> Any:
 def _tail(panel: Panel, length: int | None) -> Panel:
     """The last ``length`` rows of every series (all rows when None)."""
     keep = panel.lengths if length is None else np.minimum(panel.lengths, length)
-    rows = np.concatenate(
-        [np.arange(e - k, e) for e, k in zip(panel.offsets[1:], keep, strict=True)]
-    )
-    offsets = np.concatenate([[0], np.cumsum(keep)]).astype(np.int64)
-    return Panel(
-        ids=panel.ids,
-        offsets=offsets,
-        time=panel.time[rows],
-        target=panel.target[rows],
-        covariates={c: v[rows] for c, v in panel.covariates.items()},
-        freq=panel.freq,
-        tz=panel.tz,
-        report=panel.report,
-        id_col=panel.id_col,
-        time_col=panel.time_col,
-        target_col=panel.target_col,
-    )
+    return panel.slice_series(panel.lengths - keep, panel.lengths)
 
 
 def save(forecaster: Any, path: str | Path) -> Path:

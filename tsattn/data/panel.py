@@ -7,7 +7,7 @@ objects again: one contiguous ``float32`` array per value column, one time array
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -148,6 +148,22 @@ class Panel:
         if not columns:
             return self.target[:, None]  # (N, 1) view
         return np.stack([self.target, *(self.covariates[c] for c in columns)], axis=1)  # (N, F)
+
+    def slice_series(self, start: np.ndarray, stop: np.ndarray) -> Panel:
+        """Local rows ``start[s]:stop[s]`` of every series ``s``, as a new (copied) panel."""
+        start = np.asarray(start, dtype=np.int64)
+        stop = np.asarray(stop, dtype=np.int64)
+        lengths = stop - start  # (S,)
+        rows = np.repeat(self.offsets[:-1] + start - np.cumsum(lengths) + lengths, lengths)
+        rows += np.arange(lengths.sum())  # (N',) global rows, without a loop over series
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return replace(
+            self,
+            offsets=offsets,
+            time=self.time[rows],
+            target=self.target[rows],
+            covariates={c: v[rows] for c, v in self.covariates.items()},
+        )
 
     def series_index(self) -> np.ndarray:
         """``(N,)`` int64 series number of every row."""
