@@ -33,7 +33,46 @@ __all__ = [
 
 
 class NeuralForecaster(BaseForecaster):
-    """Shared implementation of the network-backed forecasters (see the subclasses)."""
+    """A global network over all series with the scikit-learn ``fit`` / ``predict`` contract.
+
+    Parameters
+    ----------
+    horizon, lookback : int
+        Steps forecast; past steps the network sees.
+    hidden_size, num_layers, dropout : optional
+        Network size; None keeps the network's own default (see ``tsattn.models``).
+    learning_rate, batch_size : float, int
+        AdamW learning rate (warm-up then cosine decay) and windows per step.
+    max_epochs, max_steps, time_budget : optional
+        Training limits: passes, optimiser steps, wall-clock seconds.
+    patience : int, optional
+        Epochs without validation improvement before stopping (best weights restored).
+    val_size : float
+        Share of each series' end held out for early stopping (0 to 0.5).
+    loss : {'mse', 'mae', 'huber', 'quantile'}
+        Training loss (``'quantile'`` is implied by ``quantiles``).
+    quantiles : list of float, optional
+        Train quantile outputs at these levels (the median is added for ``y_pred``).
+    scaler : {'standard', 'robust', 'minmax', None}
+        Per-series scaling fitted on the training rows only.
+    revin : {'last', 'mean', True, False}
+        Per-window normalisation inside the network. The default ``'last'`` centres each
+        window on its last value, so an untrained network forecasts the naive forecast and
+        training moves it away only where the data reward it: robust on random-walk-like
+        series such as prices. ``'mean'`` (or True) is classic RevIN.
+    calendar : bool
+        Add calendar features of the timestamps as known-future inputs.
+    fill : {'ffill', 'interpolate', 'zero', None}
+        How to fill missing values (None: raise).
+    device : str
+        'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N' or 'mps'.
+    random_state : int, optional
+        Seed for weights, dropout and window order (bit-identical refits on CPU).
+    verbose : int
+        1 logs one line per epoch.
+    model_options : dict, optional
+        Network-specific options, e.g. ``{"attention": "additive"}`` or ``{"segment_length": 12}``.
+    """
 
     model_name = ""
 
@@ -55,7 +94,7 @@ class NeuralForecaster(BaseForecaster):
         loss: str = "mse",
         quantiles: Sequence[float] | None = None,
         scaler: str | None = "standard",
-        revin: bool = True,
+        revin: bool | str = "last",
         calendar: bool = True,
         fill: str | None = None,
         device: str = "auto",
@@ -103,7 +142,7 @@ class NeuralForecaster(BaseForecaster):
         check_choice("loss", self.loss, LOSSES)
         check_choice("scaler", self.scaler, [*SCALER_METHODS, None])
         check_choice("fill", self.fill, ["ffill", "interpolate", "zero", None])
-        check_choice("revin", self.revin, [True, False])
+        check_choice("revin", self.revin, [True, False, "mean", "last"])
         check_choice("calendar", self.calendar, [True, False])
         check_quantiles("quantiles", self.quantiles)
         if self.loss == "quantile" and not self.quantiles:

@@ -9,6 +9,7 @@ tensors and plain Python values and are read back with ``torch.load(weights_only
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -254,10 +255,10 @@ class Trainer:
     def _bf16(self, device: torch.device) -> bool:
         return self.precision == "bf16" or (self.precision == "auto" and device.type == "cuda")
 
-    def _autocast(self, device: torch.device) -> torch.autocast:
-        return torch.autocast(
-            device_type=device.type, dtype=torch.bfloat16, enabled=self._bf16(device)
-        )
+    def _autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
+        if not self._bf16(device):  # a disabled autocast still costs a context switch per step
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
     def _checkpoint_path(self) -> Path | None:
         return None if self.checkpoint_dir is None else self.checkpoint_dir / "last.pt"
@@ -316,7 +317,7 @@ class Trainer:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+                    nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip, foreach=True)
                 optimizer.step()
                 scheduler.step()
                 history.steps += 1

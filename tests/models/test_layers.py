@@ -89,3 +89,15 @@ def test_position_embedding_starts_distinct() -> None:
     table = PositionEmbedding(6, 9)()
     assert table.shape == (6, 9)
     assert torch.cdist(table, table).add(torch.eye(6)).min() > 0
+
+
+def test_revin_last_value_centring_makes_zero_output_the_naive_forecast():
+    from tsattn.models._layers import RevIN, make_revin
+
+    x = torch.tensor([[[1.0], [2.0], [6.0]]])  # (B, L, 1)
+    loc, scale = RevIN(center="last")(x)
+    assert loc.item() == 6.0 and scale.item() > 0
+    assert make_revin("last").center == "last" and make_revin(True).center == "mean"
+    assert make_revin(False) is None
+    with pytest.raises(ValueError, match="expected True, False, 'mean' or 'last'"):
+        make_revin(3)

@@ -22,6 +22,7 @@ __all__ = [
     "check_inputs",
     "expand_attention",
     "lookback_inputs",
+    "make_revin",
     "monotone_quantiles",
     "n_segments",
     "to_segments",
@@ -39,14 +40,20 @@ class RevIN(nn.Module):
 
     Parameters
     ----------
+    center : {'mean', 'last'}
+        Subtract the window mean (RevIN), or the window's last value (as SegRNN does): then a
+        zero output is the naive forecast, the safe start for random-walk-like series.
     affine : bool
         Learn a gain and a bias applied after normalising (undone when de-normalising).
     eps : float
         Added to the variance so that a flat window does not divide by zero.
     """
 
-    def __init__(self, *, affine: bool = False, eps: float = 1e-5) -> None:
+    def __init__(self, *, center: str = "mean", affine: bool = False, eps: float = 1e-5) -> None:
         super().__init__()
+        if center not in ("mean", "last"):
+            raise ValueError(f"center={center!r} is invalid; expected 'mean' or 'last'.")
+        self.center = center
         self.eps = eps
         self.log_gain = nn.Parameter(torch.zeros(1)) if affine else None
         self.bias = nn.Parameter(torch.zeros(1)) if affine else None
@@ -56,6 +63,8 @@ class RevIN(nn.Module):
         mean = target.mean(dim=1, keepdim=True).detach()  # (B, 1, 1)
         var = target.var(dim=1, keepdim=True, unbiased=False).detach()  # (B, 1, 1)
         std = torch.sqrt(var + self.eps)  # (B, 1, 1)
+        if self.center == "last":
+            mean = target[:, -1:].detach()  # (B, 1, 1)
         if self.log_gain is None:
             return mean, std
         # z = (x - mean) / std * gain + bias  <=>  x = z * (std / gain) + (mean - bias * std / gain)
@@ -236,3 +245,14 @@ def lookback_inputs(
     if future_covariates is not None:
         parts.append(future_covariates[:, : target.shape[1]])
     return torch.cat(parts, dim=-1)  # (B, L, F)
+
+
+def make_revin(revin: bool | str) -> RevIN | None:
+    """``True`` or ``'mean'``: RevIN; ``'last'``: last-value centring; ``False``: none."""
+    if revin is False or revin is None:
+        return None
+    if revin is True:
+        return RevIN()
+    if isinstance(revin, str):
+        return RevIN(center=revin)
+    raise ValueError(f"revin={revin!r} is invalid; expected True, False, 'mean' or 'last'.")

@@ -36,11 +36,11 @@ from torch import Tensor, nn
 from tsattn.models._layers import (
     PositionEmbedding,
     QuantileHead,
-    RevIN,
     SegmentEmbedding,
     check_inputs,
     expand_attention,
     lookback_inputs,
+    make_revin,
     n_segments,
 )
 
@@ -87,8 +87,9 @@ class AttentionLSTMNet(nn.Module):
         Outputs per step (``Q``), non-decreasing; 1 is a point forecast.
     hidden_size, num_layers, dropout : int, int, float
         Width and depth of encoder and decoder; dropout on their inputs and before the head.
-    revin : bool
-        Normalise the target per window and de-normalise the forecast.
+    revin : bool or {'mean', 'last'}
+        Normalise the target per window and de-normalise the forecast: True or 'mean' is
+        RevIN; 'last' centres on the window's last value (zero output = naive forecast).
     segment_length : int
         Steps per encoder and decoder segment, best about one season (24 for hourly data); 1 is
         one LSTM step per timestep.
@@ -121,7 +122,7 @@ class AttentionLSTMNet(nn.Module):
         hidden_size: int = 128,
         num_layers: int = 1,
         dropout: float = 0.3,
-        revin: bool = True,
+        revin: bool | str = True,
         segment_length: int = 24,
         attention: AttentionScoreName = "general",
     ) -> None:
@@ -129,7 +130,7 @@ class AttentionLSTMNet(nn.Module):
         self.lookback, self.horizon, self.segment_length = lookback, horizon, segment_length
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
         self.n_static = n_static
-        self.revin = RevIN() if revin else None
+        self.revin = make_revin(revin)
         d = hidden_size
         n_channels = 1 + n_past_covariates + n_future_covariates
         self.embed = SegmentEmbedding(

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from tsattn.models._layers import RevIN, check_inputs, monotone_quantiles
+from tsattn.models._layers import check_inputs, make_revin, monotone_quantiles
 
 __all__ = ["LinearNet"]
 
@@ -46,8 +46,9 @@ class LinearNet(nn.Module):
         takes the same core arguments.
     dropout : float
         Dropout on the normalised lookback.
-    revin : bool
-        Normalise the target per window and de-normalise the forecast.
+    revin : bool or {'mean', 'last'}
+        Normalise the target per window and de-normalise the forecast: True or 'mean' is
+        RevIN; 'last' centres on the window's last value (zero output = naive forecast).
     kernel_size : int
         Width of the moving average that extracts the trend.
 
@@ -71,14 +72,14 @@ class LinearNet(nn.Module):
         hidden_size: int | None = None,
         num_layers: int | None = None,
         dropout: float = 0.0,
-        revin: bool = True,
+        revin: bool | str = True,
         kernel_size: int = 25,
     ) -> None:
         super().__init__()
         self.lookback, self.horizon, self.n_quantiles = lookback, horizon, n_quantiles
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
         self.n_static, self.kernel_size = n_static, kernel_size
-        self.revin = RevIN() if revin else None
+        self.revin = make_revin(revin)
         self.dropout = nn.Dropout(dropout)
         self.seasonal = nn.Linear(lookback, horizon * n_quantiles)
         self.trend = nn.Linear(lookback, horizon * n_quantiles)

@@ -21,10 +21,10 @@ from torch import Tensor, nn
 
 from tsattn.models._layers import (
     QuantileHead,
-    RevIN,
     SegmentEmbedding,
     check_inputs,
     lookback_inputs,
+    make_revin,
 )
 
 __all__ = ["LSTMNet"]
@@ -44,8 +44,9 @@ class LSTMNet(nn.Module):
         Outputs per step (``Q``), non-decreasing; 1 is a point forecast.
     hidden_size, num_layers, dropout : int, int, float
         LSTM width and depth; dropout between LSTM layers and before the head.
-    revin : bool
-        Normalise the target per window and de-normalise the forecast.
+    revin : bool or {'mean', 'last'}
+        Normalise the target per window and de-normalise the forecast: True or 'mean' is
+        RevIN; 'last' centres on the window's last value (zero output = naive forecast).
     segment_length : int
         Steps per LSTM input segment, best about one season (24 for hourly data); 1 is one LSTM
         step per timestep. A lookback that it does not divide is padded at the front.
@@ -70,14 +71,14 @@ class LSTMNet(nn.Module):
         hidden_size: int = 128,
         num_layers: int = 1,
         dropout: float = 0.3,
-        revin: bool = True,
+        revin: bool | str = True,
         segment_length: int = 24,
     ) -> None:
         super().__init__()
         self.lookback, self.horizon = lookback, horizon
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
         self.n_static = n_static
-        self.revin = RevIN() if revin else None
+        self.revin = make_revin(revin)
         n_channels = 1 + n_past_covariates + n_future_covariates
         self.embed = SegmentEmbedding(
             n_channels=n_channels, segment_length=segment_length, d_model=hidden_size

@@ -30,11 +30,11 @@ from torch import Tensor, nn
 from tsattn.models._layers import (
     PositionEmbedding,
     QuantileHead,
-    RevIN,
     SegmentEmbedding,
     check_inputs,
     expand_attention,
     lookback_inputs,
+    make_revin,
     n_segments,
 )
 
@@ -83,8 +83,9 @@ class TransformerNet(nn.Module):
     hidden_size, num_layers, dropout : int, int, float
         Model width ``D``, encoder layers, and dropout on embeddings and residual branches.
         The feed-forward blocks are ``2 * hidden_size`` wide.
-    revin : bool
-        Normalise the target per window and de-normalise the forecast.
+    revin : bool or {'mean', 'last'}
+        Normalise the target per window and de-normalise the forecast: True or 'mean' is
+        RevIN; 'last' centres on the window's last value (zero output = naive forecast).
     patch_length, stride : int
         Steps per lookback patch and between patch starts (best about one season: 24 for hourly
         data); ``patch_length`` is also the steps per horizon query. ``patch_length=1, stride=1``
@@ -115,7 +116,7 @@ class TransformerNet(nn.Module):
         hidden_size: int = 64,
         num_layers: int = 2,
         dropout: float = 0.2,
-        revin: bool = True,
+        revin: bool | str = True,
         patch_length: int = 24,
         stride: int = 12,
         n_heads: int = 4,
@@ -125,7 +126,7 @@ class TransformerNet(nn.Module):
         self.lookback, self.horizon, self.patch_length = lookback, horizon, patch_length
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
         self.n_static = n_static
-        self.revin = RevIN() if revin else None
+        self.revin = make_revin(revin)
         d, n_channels = hidden_size, 1 + n_past_covariates + n_future_covariates
         self.embed = SegmentEmbedding(
             n_channels=n_channels, segment_length=patch_length, d_model=d, stride=stride
