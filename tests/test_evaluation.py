@@ -111,3 +111,14 @@ def test_probabilistic_metrics_by_hand():
     assert mape(np.array([2.0, 4.0]), np.array([1.0, 5.0])) == pytest.approx(37.5)
     with pytest.raises(ValueError, match="true value is 0"):
         mape(np.zeros(2), np.ones(2))
+
+
+def test_score_forecasts_the_last_horizon_of_each_series():
+    df = frame(noise=0.0)
+    est = tsattn.SeasonalNaiveForecaster(6, season_length=12).fit(df)
+    assert est.score(df, metric="mae") == pytest.approx(0.0, abs=1e-6)
+    assert est.score(df, metric="mase") == pytest.approx(0.0, abs=1e-6)
+    naive = tsattn.NaiveForecaster(6).fit(df)
+    assert naive.score(df, metric="mase") > 0.5
+    with pytest.raises(ValueError, match="metric='r2' is invalid"):
+        naive.score(df, metric="r2")

@@ -345,6 +345,42 @@ class BaseForecaster(BaseEstimator):
         times = future_times(panel, self.horizon)  # (S, H)
         return panel, times, self._future_covariates(panel, times, X_future)
 
+    def score(
+        self, df: Any, *, metric: str = "mase", season_length: int = 1, X_future: Any = None
+    ) -> float:
+        """Error of forecasting the last ``horizon`` steps of every series in ``df``.
+
+        The history is ``df`` without its last ``horizon`` rows per series; the fitted model
+        forecasts from it and is compared with those rows. Unlike scikit-learn's ``score``,
+        lower is better (it is an error, not R^2).
+
+        Parameters
+        ----------
+        metric : {'mase', 'mae', 'mse', 'rmse', 'mape', 'smape'}
+            MASE is scaled per series by the in-sample seasonal-naive MAE at ``season_length``
+            and averaged over series; the others pool all forecast steps.
+        """
+        from tsattn.metrics import METRICS, mae, seasonal_scale
+
+        check_choice("metric", metric, ["mase", *METRICS])
+        self._check_fitted()
+        panel = self._validate(df, min_length=self._min_history() + self.horizon, for_predict=True)
+        history = _cut(panel, panel.lengths - self.horizon)
+        times = future_times(history, self.horizon)
+        future = None
+        if self.columns_["future"]:
+            rows = (panel.offsets[1:] - self.horizon)[:, None] + np.arange(self.horizon)  # (S, H)
+            future = np.stack([panel.covariates[c][rows] for c in self.columns_["future"]], axis=-1)
+        pred = self._predict(history, times, future, [])[..., 0]  # (S, H)
+        actual = panel.target[(panel.offsets[1:] - self.horizon)[:, None] + np.arange(self.horizon)]
+        if metric != "mase":
+            return METRICS[metric](actual, pred)
+        scales = [
+            seasonal_scale(history.target[history.rows(s)], season_length)
+            for s in range(panel.n_series)
+        ]
+        return float(np.mean([mae(actual[s], pred[s]) / scales[s] for s in range(panel.n_series)]))
+
     def save(self, path: Any) -> Any:
         """Write the fitted forecaster to directory ``path`` (no pickle; see ``tsattn.load``)."""
         from tsattn.persistence import save
