@@ -151,6 +151,7 @@ class NeuralForecaster(BaseForecaster):
             raise ValueError(
                 f"device={self.device!r} is invalid; expected 'auto', 'cpu', 'cuda' or 'mps'."
             )
+        self._model_options()  # unknown network options fail before any data work
 
     def _model_options(self) -> dict[str, Any]:
         """Network-specific constructor arguments, checked against the network's signature."""

@@ -140,3 +140,18 @@ def test_time_split_per_series():
 def test_row_split_rejects_short_series():
     with pytest.raises(ValueError, match="has 100 rows but the split needs 14400"):
         split_by_rows(panel_of({"a": 100}), 10)
+
+
+def test_wide_to_long_keeps_channel_order_and_values():
+    from tsattn.data import wide_to_long
+
+    wide = pd.DataFrame(
+        {"date": ["2024-01-01", "2024-01-02"], "HUFL": [1.0, 2.0], "OT": [5.0, 6.0]}
+    )
+    long = wide_to_long(wide, time_col="date")
+    assert list(long.columns) == ["unique_id", "ds", "y"]
+    assert long["unique_id"].tolist() == ["HUFL", "HUFL", "OT", "OT"]
+    assert long["y"].tolist() == [1.0, 2.0, 5.0, 6.0]
+    assert check_panel(long).n_series == 2
+    with pytest.raises(ValueError, match="time column 'ds' not in the wide frame"):
+        wide_to_long(wide)
