@@ -154,4 +154,4 @@ def test_wide_to_long_keeps_channel_order_and_values():
     assert long["y"].tolist() == [1.0, 2.0, 5.0, 6.0]
     assert check_panel(long).n_series == 2
     with pytest.raises(ValueError, match="time column 'ds' not in the wide frame"):
-        wide_to_long(wide)
+        wide_to_long(wide, time_col="ds")
