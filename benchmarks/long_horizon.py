@@ -56,6 +56,14 @@ def predict(model: torch.nn.Module, loader: WindowLoader) -> tuple[np.ndarray, n
     return torch.cat(preds).numpy(), torch.cat(actual).numpy()
 
 
+def baseline_windows(panel, split, target, args):
+    """Test windows with a lookback of at least one season, forecasting the same test steps."""
+    longer = max(args.lookback, args.season_length)
+    bounds = split.test.copy()
+    bounds[:, 0] = np.maximum(bounds[:, 0] - (longer - args.lookback), panel.offsets[:-1])
+    return make_windows(panel, longer, args.horizon, bounds=bounds, target=target)
+
+
 def run_model(name: str, train, val, test, args) -> dict:
     lookback, horizon = args.lookback, args.horizon
     if name in STATISTICAL:
@@ -145,7 +153,10 @@ def main() -> None:
     records = []
     for name in models:
         t0 = time.perf_counter()
-        record = run_model(name, *parts, args)
+        test = (
+            baseline_windows(panel, split, scaled.target, args) if name in STATISTICAL else parts[2]
+        )
+        record = run_model(name, parts[0], parts[1], test, args)
         record.update(
             dataset=args.csv.rsplit("/", 1)[-1],
             lookback=args.lookback,
