@@ -26,6 +26,9 @@ SCRIPT = textwrap.dedent(
         with open({out!r}, "w") as f:
             json.dump({{"val": [e["val_loss"] for e in history.epochs], "steps": history.steps,
                         "windows": len(val.windows)}}, f)
+    if torch.distributed.is_initialized():  # leave together: a rank exiting early aborts gloo
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     """
 )
 

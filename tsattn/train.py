@@ -67,7 +67,9 @@ def init_distributed() -> tuple[int, int, int]:
     """``(rank, world_size, local_rank)``; joins the process group ``torchrun`` describes.
 
     Outside ``torchrun`` (no ``WORLD_SIZE`` > 1 in the environment) this is ``(0, 1, 0)``.
-    The backend is NCCL on CUDA machines and gloo otherwise.
+    The backend is NCCL on CUDA machines and gloo otherwise. The group outlives ``fit`` (so
+    evaluation can use it too): end a ``torchrun`` script with ``barrier()`` and
+    ``destroy_process_group()`` so that no rank exits while another still talks to it.
     """
     import torch.distributed as dist
 
