@@ -128,7 +128,7 @@ def _plots(dataset, df: pd.DataFrame, output: Path, budget: float) -> None:
     ).fit(history)
     forecast = est.predict(quantiles=[0.1, 0.9])
     fig = plot_forecast(history, forecast, actuals=actuals, last_n=4 * h + dataset.lookback)
-    fig.savefig(output / f"{dataset.name}_forecast.png", dpi=110)
+    fig.savefig(output / f"{dataset.name}_forecast.png", dpi=110, bbox_inches="tight")
     weights = est.predict_attention()
     fig = plot_attention(
         weights,
@@ -137,4 +137,4 @@ def _plots(dataset, df: pd.DataFrame, output: Path, budget: float) -> None:
         segment_length=est.model_.segment_length,
         title=f"{dataset.name}: attention over the lookback",
     )
-    fig.savefig(output / f"{dataset.name}_attention.png", dpi=110)
+    fig.savefig(output / f"{dataset.name}_attention.png", dpi=110, bbox_inches="tight")
