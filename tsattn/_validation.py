@@ -360,17 +360,18 @@ def check_panel(
         codes, t64, y, cov, offsets = _keep_longest_span(
             max_gap, step_alias, codes, t64, y, cov, offsets, counts, report, ids
         )
-    grids, missing_total, off_grid = [], 0, []
+    grids, off_grid = [], []
+    n_missing = np.zeros(n_series, dtype=np.int64)  # per series
     for s in range(n_series):
         t = t64[offsets[s] : offsets[s + 1]]
         grid = _grid(int(t[0]), int(t[-1]), *step_alias) if len(t) > 1 else t
         on_grid = np.isin(t, grid)
         if not on_grid.all():
             off_grid.append((s, int(t[~on_grid][0]), int((~on_grid).sum())))
-        n_missing = len(grid) - int(on_grid.sum())
-        counts.iloc[s, counts.columns.get_loc("missing_timestamps")] = n_missing
-        missing_total += n_missing
+        n_missing[s] = len(grid) - int(on_grid.sum())
         grids.append(grid)
+    counts["missing_timestamps"] = n_missing
+    missing_total = int(n_missing.sum())
     if off_grid:
         s, t_bad, n_bad = off_grid[0]
         when = pd.Timestamp(t_bad) if is_datetime else t_bad

@@ -288,24 +288,35 @@ class NeuralForecaster(BaseForecaster):
         return ((first - self.static_center_) / self.static_scale_).astype(np.float32)
 
     # -- predict ----------------------------------------------------------------------------------
-    def _last_windows(self, panel: Panel, times: np.ndarray, future: np.ndarray | None):
-        """The final window of every series, with the horizon's known-future inputs appended."""
-        scaler = self._scaler_for(panel)
-        ext = _extend(panel, times, future, self.columns_["future"])
-        target, past, fut = self._features(ext, scaler)
-        end = ext.offsets[1:]
-        bounds = np.stack([end - self.horizon - self.lookback, end], axis=1)  # (S, 2)
-        windows = make_windows(
-            ext,
+    def _windows(
+        self, data: Panel, scaler: SeriesScaler, bounds: np.ndarray, owner: Panel, stride: int = 1
+    ):
+        """Scaled windows of ``data`` inside ``bounds``; static features come from ``owner``."""
+        target, past, fut = self._features(data, scaler)
+        return make_windows(
+            data,
             self.lookback,
             self.horizon,
+            stride=stride,
             bounds=bounds,
             target=target,
             past_covariates=past,
             future_covariates=fut,
-            static=self._static(panel, fit=False),
+            static=self._static(owner, fit=False),
         )
-        return windows, scaler
+
+    def _last_windows(self, panel: Panel, times: np.ndarray, future: np.ndarray | None):
+        """The final window of every series, with the horizon's known-future inputs appended."""
+        scaler = self._scaler_for(panel)
+        ext = _extend(panel, times, future, self.columns_["future"])
+        end = ext.offsets[1:]
+        bounds = np.stack([end - self.horizon - self.lookback, end], axis=1)  # (S, 2)
+        return self._windows(ext, scaler, bounds, owner=panel), scaler
+
+    def _output_columns(self, quantiles: list[float]) -> list[int]:
+        """Network outputs for ``y_pred`` (the median when quantiles are trained) and ``quantiles``."""
+        levels = self._levels()
+        return ([levels.index(0.5)] if levels else [0]) + [levels.index(q) for q in quantiles]
 
     @torch.no_grad()
     def _run(
@@ -336,12 +347,10 @@ class NeuralForecaster(BaseForecaster):
 
     def _scaler_for(self, panel: Panel) -> SeriesScaler:
         scaler = self.scaler_
-        if panel is not self.history_:
-            known = set(scaler.ids_)
-            if any(
-                i not in known for i in panel.ids
-            ):  # a global model: new series use their history
-                scaler = SeriesScaler.from_state(scaler.get_state()).add_series(panel)
+        known = set(scaler.ids_)
+        if panel is not self.history_ and any(i not in known for i in panel.ids):
+            # a global model: series unseen in fit are scaled by their own history
+            scaler = SeriesScaler.from_state(scaler.get_state()).add_series(panel)
         return scaler
 
     def _predict_windows(
@@ -349,39 +358,25 @@ class NeuralForecaster(BaseForecaster):
     ) -> np.ndarray:
         """All backtest windows in one batched pass (no loop over windows)."""
         scaler = self._scaler_for(panel)
-        target, past, fut = self._features(panel, scaler)
         n = origins.shape[1]
         step = int(origins[0, 1] - origins[0, 0]) if n > 1 else 1
         begin = panel.offsets[:-1] + origins[:, 0] - self.lookback  # (S,)
         end = begin + self.lookback + (n - 1) * step + self.horizon  # (S,)
-        windows = make_windows(
-            panel,
-            self.lookback,
-            self.horizon,
-            stride=step,
-            bounds=np.stack([begin, end], axis=1),
-            target=target,
-            past_covariates=past,
-            future_covariates=fut,
-            static=self._static(panel, fit=False),
+        windows = self._windows(
+            panel, scaler, np.stack([begin, end], axis=1), owner=panel, stride=step
         )
         pred, _ = self._run(windows)  # (S * n, H, Q)
-        series = np.repeat(scaler.series_numbers(panel.ids), n)
-        pred = scaler.inverse_transform(pred, series)
-        levels = self._levels()
-        columns = ([levels.index(0.5)] if levels else [0]) + [levels.index(q) for q in quantiles]
+        pred = scaler.inverse_transform(pred, np.repeat(scaler.series_numbers(panel.ids), n))
+        columns = self._output_columns(quantiles)
         return pred[..., columns].reshape(panel.n_series, n, self.horizon, len(columns))
 
     def _predict(
         self, panel: Panel, times: np.ndarray, future: np.ndarray | None, quantiles: list[float]
     ) -> np.ndarray:
-        levels = self._levels()
         windows, scaler = self._last_windows(panel, times, future)
         pred, _ = self._run(windows)
         pred = scaler.inverse_transform(pred, scaler.series_numbers(panel.ids))  # (S, H, Q)
-        columns = [levels.index(0.5)] if levels else [0]
-        columns += [levels.index(q) for q in quantiles]
-        return pred[..., columns]  # (S, H, 1 + len(quantiles))
+        return pred[..., self._output_columns(quantiles)]  # (S, H, 1 + len(quantiles))
 
     def export_onnx(self, path: str | Path, *, opset: int | None = None) -> Path:
         """Write the network, with the target scaling inside the graph, as one ONNX file.
