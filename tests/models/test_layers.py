@@ -41,7 +41,7 @@ def test_revin_on_a_flat_window_is_finite() -> None:
 
 def test_end_aligned_segments_pad_the_front_and_end_on_the_last_step() -> None:
     x = torch.arange(10.0).view(1, 10, 1)  # (B, L, F)
-    segments = to_segments(x, segment_length=4, stride=4)  # (B, N, S * F)
+    segments = to_segments(x, segment_length=4, stride=4)  # (B, P, W * F)
     assert n_segments(10, 4, 4) == 3
     assert segments.tolist() == [[[0, 0, 0, 1], [2, 3, 4, 5], [6, 7, 8, 9]]]
 

@@ -4,6 +4,27 @@ Every network takes the same keyword arguments (``lookback``, ``horizon``, covar
 ``n_quantiles``, ``hidden_size``, ``num_layers``, ``dropout``, ``revin``) plus its own options, and
 ``forward(past_target, past_covariates=None, future_covariates=None, static=None, *,
 return_attention=False)``. A new model is one module here plus one entry in ``MODELS``.
+
+Shape letters, used in the shape comments and docstrings of every module here:
+
+==========  ===============================================================================
+``B``       batch (windows)
+``L``       lookback: past steps seen per window
+``H``       horizon: future steps predicted per window
+``T``       a run of steps of either kind (``L`` or ``H``), where a function takes both
+``F``       input channels per step: the target plus covariates, ``1 + Cp + Cf``
+``Q``       quantile outputs per step (1 for a point forecast)
+``D``       model width (``hidden_size``)
+``P``       lookback segments: the encoder's tokens
+``M``       horizon segments: the decoder's queries
+``W``       steps per segment, its width (``segment_length``)
+``Cp``      past covariates, known over the lookback only
+``Cf``      known-future covariates, known over lookback and horizon
+``Cs``      static features per series
+==========  ===============================================================================
+
+Outside this package (``tsattn.data``) ``S`` is the number of series and ``N`` the number of
+rows; those letters are not used here.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Blocks shared by the networks: RevIN, segments, positions and the monotone quantile head.
 
-Shape letters used in comments: B batch, L lookback, H horizon, F channels per timestep (target
-plus covariates), S segment length, N lookback segments, M horizon segments, D model width,
-Q quantiles, Cf known-future covariates, Cs static features.
+Shape letters as in :mod:`tsattn.models` (``P`` lookback segments, ``M`` horizon segments,
+``W`` steps per segment, ``T`` either ``L`` or ``H``).
 """
 
 from __future__ import annotations
@@ -80,12 +79,12 @@ def n_segments(length: int, segment_length: int, stride: int) -> int:
 def to_segments(
     x: Tensor, segment_length: int, stride: int, *, align: Literal["end", "start"] = "end"
 ) -> Tensor:
-    """Cut ``(B, T, F)`` into ``(B, N, S * F)`` segments of ``S`` steps taken every ``stride``.
+    """Cut ``(B, T, F)`` into ``(B, P, W * F)`` segments of ``W`` steps taken every ``stride``.
 
-    ``align="end"`` pads the front by repeating the first step so that the last segment ends on
-    the last step (the lookback: the most recent steps are never padding); ``align="start"``
-    pads the back by repeating the last step (the horizon: segment ``m`` covers steps
-    ``m * S`` onwards).
+    ``P`` is :func:`n_segments` of ``T`` (``M`` when ``T`` is the horizon). ``align="end"`` pads
+    the front by repeating the first step so that the last segment ends on the last step (the
+    lookback: the most recent steps are never padding); ``align="start"`` pads the back by
+    repeating the last step (the horizon: segment ``m`` covers steps ``m * W`` onwards).
     """
     length = x.shape[1]
     pad = (n_segments(length, segment_length, stride) - 1) * stride + segment_length - length
@@ -93,12 +92,12 @@ def to_segments(
         x = torch.cat([x[:, :1].expand(-1, pad, -1), x], dim=1)  # (B, T + pad, F)
     elif pad:
         x = torch.cat([x, x[:, -1:].expand(-1, pad, -1)], dim=1)  # (B, T + pad, F)
-    segments = x.unfold(1, segment_length, stride)  # (B, N, F, S)
-    return segments.transpose(2, 3).flatten(2)  # (B, N, S * F)
+    segments = x.unfold(1, segment_length, stride)  # (B, P, F, W)
+    return segments.transpose(2, 3).flatten(2)  # (B, P, W * F)
 
 
 class SegmentEmbedding(nn.Module):
-    """Embed each segment (patch) of ``S`` steps of ``F`` channels linearly into ``D``.
+    """Embed each segment (patch) of ``W`` steps of ``F`` channels linearly into ``D``.
 
     ``segment_length=1`` embeds every timestep on its own (a per-step model).
 
@@ -107,13 +106,13 @@ class SegmentEmbedding(nn.Module):
     n_channels : int
         Channels per timestep, ``F``.
     segment_length : int
-        Steps per segment, ``S``.
+        Steps per segment, ``W``.
     d_model : int
         Width of the embedding, ``D``.
     stride : int or None
         Steps between segment starts; ``None`` means ``segment_length`` (no overlap).
     align : {"end", "start"}
-        Where the segments line up when ``S`` does not tile the window, see :func:`to_segments`.
+        Where the segments line up when ``W`` does not tile the window, see :func:`to_segments`.
     """
 
     def __init__(
@@ -132,7 +131,7 @@ class SegmentEmbedding(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         segments = to_segments(x, self.segment_length, self.stride, align=self.align)
-        return self.proj(segments)  # (B, N, D)
+        return self.proj(segments)  # (B, P, D), or (B, M, D) over the horizon
 
 
 class PositionEmbedding(nn.Module):
@@ -151,7 +150,7 @@ class PositionEmbedding(nn.Module):
 
     def __init__(self, n_positions: int, d_model: int, *, scale: float = 0.1) -> None:
         super().__init__()
-        position = torch.arange(n_positions, dtype=torch.float32)[:, None]  # (N, 1)
+        position = torch.arange(n_positions, dtype=torch.float32)[:, None]  # (n_positions, 1)
         freq = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10_000.0) / d_model))
         table = torch.zeros(n_positions, d_model)
         table[:, 0::2] = torch.sin(position * freq)
@@ -159,7 +158,7 @@ class PositionEmbedding(nn.Module):
         self.table = nn.Parameter(table * scale)
 
     def forward(self) -> Tensor:
-        return self.table  # (N, D)
+        return self.table  # (n_positions, D): (P, D) or (M, D)
 
 
 def monotone_quantiles(raw: Tensor) -> Tensor:
@@ -173,18 +172,18 @@ def monotone_quantiles(raw: Tensor) -> Tensor:
 
 
 class QuantileHead(nn.Module):
-    """Linear map from ``M`` tokens of width ``D`` to the horizon, ``S`` steps per token.
+    """Linear map from ``M`` tokens of width ``D`` to the horizon, ``W`` steps per token.
 
-    A direct head uses one token and ``steps_per_token = horizon``; a segment decoder uses one
-    token per horizon segment. Steps beyond ``horizon`` (padding of the last segment) are
-    dropped and quantiles are made monotone, see :func:`monotone_quantiles`.
+    A direct head uses one token and ``steps_per_token = horizon`` (``M = 1``, ``W = H``); a
+    segment decoder uses one token per horizon segment. Steps beyond ``horizon`` (padding of the
+    last segment) are dropped and quantiles are made monotone, see :func:`monotone_quantiles`.
 
     Parameters
     ----------
     in_features : int
         Width of each token, ``D``.
     steps_per_token, horizon, n_quantiles : int
-        ``S``, ``H`` and ``Q``.
+        ``W``, ``H`` and ``Q``.
     """
 
     def __init__(
@@ -195,14 +194,14 @@ class QuantileHead(nn.Module):
         self.proj = nn.Linear(in_features, steps_per_token * n_quantiles)
 
     def forward(self, tokens: Tensor) -> Tensor:
-        raw = self.proj(tokens)  # (B, M, S * Q)
-        raw = raw.reshape(raw.shape[0], -1, self.n_quantiles)  # (B, M * S, Q)
+        raw = self.proj(tokens)  # (B, M, W * Q)
+        raw = raw.reshape(raw.shape[0], -1, self.n_quantiles)  # (B, M * W, Q)
         return monotone_quantiles(raw[:, : self.horizon])  # (B, H, Q)
 
 
 def expand_attention(weights: Tensor, segment_length: int, horizon: int) -> Tensor:
-    """Give each horizon step the attention row of its segment: ``(B, M, N) -> (B, H, N)``."""
-    return weights.repeat_interleave(segment_length, dim=1)[:, :horizon]  # (B, H, N)
+    """Give each horizon step the attention row of its segment: ``(B, M, P) -> (B, H, P)``."""
+    return weights.repeat_interleave(segment_length, dim=1)[:, :horizon]  # (B, H, P)
 
 
 def check_inputs(

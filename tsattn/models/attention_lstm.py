@@ -7,22 +7,22 @@ Design (Bahdanau et al. 2015; Luong et al. 2015; SegRNN, Lin et al. 2023; RevIN,
   past covariates and the lookback part of the known-future covariates, embedded linearly).
   The default, 24, is one day of hourly data; on ETTh1 (L = H = 96) it beat 12 (test MSE about
   0.374 against 0.380) at the price of coarser attention maps (4 columns instead of 8);
-- the decoder LSTM starts from the encoder's final state and runs over the ``M = H / S``
+- the decoder LSTM starts from the encoder's final state and runs over the ``M = H / W``
   horizon segments. Its inputs are known in advance: a learned position per horizon segment
   plus the embedded known-future covariates of that segment, never its own earlier forecasts,
   so the whole decoder is one LSTM call and errors cannot compound;
 - Luong's global attention: each decoder state scores every encoder state (``"additive"``
   Bahdanau, ``"general"`` or ``"dot"`` Luong; the last two scaled by ``1 / sqrt(D)``), and the
-  attentional state ``tanh(W [decoder state; context])`` is mapped to the ``S`` steps of that
-  horizon segment. With the context computed after the decoder step the score function is the
-  only difference between the variants and nothing runs step by step;
+  attentional state ``tanh(A [decoder state; context])`` (``A`` learned) is mapped to the ``W``
+  steps of that horizon segment. With the context computed after the decoder step the score
+  function is the only difference between the variants and nothing runs step by step;
 - static features are added to every encoder and decoder input.
 
 ``segment_length=1`` gives the classic per-step encoder-decoder (slower; the additive score
 then holds a ``(B, H, L, D)`` tensor). Attention rows are returned per horizon step: all steps
 of one horizon segment share the row of that segment.
 
-Shape letters as in :mod:`tsattn.models._layers`.
+Shape letters as in :mod:`tsattn.models`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ AttentionScoreName = Literal["additive", "dot", "general"]
 
 
 class AttentionScore(nn.Module):
-    """Score decoder states ``(B, M, D)`` against encoder states ``(B, N, D)``: ``(B, M, N)``."""
+    """Score decoder states ``(B, M, D)`` against encoder states ``(B, P, D)``: ``(B, M, P)``."""
 
     def __init__(self, kind: AttentionScoreName, d_model: int) -> None:
         super().__init__()
@@ -67,10 +67,10 @@ class AttentionScore(nn.Module):
     def forward(self, queries: Tensor, keys: Tensor) -> Tensor:
         if self.kind == "additive":
             hidden = torch.tanh(self.query(queries)[:, :, None] + self.key(keys)[:, None])
-            return self.energy(hidden).squeeze(-1)  # (B, M, N)
+            return self.energy(hidden).squeeze(-1)  # (B, M, P)
         if self.query is not None:
             queries = self.query(queries)  # (B, M, D)
-        return queries @ keys.transpose(1, 2) / self.temperature  # (B, M, N)
+        return queries @ keys.transpose(1, 2) / self.temperature  # (B, M, P)
 
 
 class AttentionLSTMNet(nn.Module):
@@ -91,8 +91,8 @@ class AttentionLSTMNet(nn.Module):
         Normalise the target per window and de-normalise the forecast: True or 'mean' is
         RevIN; 'last' centres on the window's last value (zero output = naive forecast).
     segment_length : int
-        Steps per encoder and decoder segment, best about one season (24 for hourly data); 1 is
-        one LSTM step per timestep.
+        Steps per encoder and decoder segment (``W``), best about one season (24 for hourly
+        data); 1 is one LSTM step per timestep.
     attention : {"additive", "general", "dot"}
         Score function: Bahdanau's MLP, Luong's bilinear, or the plain dot product.
 
@@ -167,20 +167,20 @@ class AttentionLSTMNet(nn.Module):
         *,
         return_attention: bool = False,
     ) -> Tensor | tuple[Tensor, Tensor]:
-        """Forecast ``(B, H, Q)``; with ``return_attention`` also the weights ``(B, H, N)``."""
+        """Forecast ``(B, H, Q)``; with ``return_attention`` also the weights ``(B, H, P)``."""
         check_inputs(self, past_covariates, future_covariates, static)
         loc, scale = self.revin(past_target) if self.revin is not None else (0.0, 1.0)
         x = lookback_inputs((past_target - loc) / scale, past_covariates, future_covariates)
-        sources = self.embed(x)  # (B, N, D)
+        sources = self.embed(x)  # (B, P, D)
         queries = self.positions().expand(x.shape[0], -1, -1)  # (B, M, D)
         if self.future is not None:
             queries = queries + self.future(future_covariates[:, -self.horizon :])  # (B, M, D)
         if self.static is not None:
             context = self.static(static)[:, None]  # (B, 1, D)
             sources, queries = sources + context, queries + context
-        memory, state = self.encoder(self.dropout(sources))  # (B, N, D)
+        memory, state = self.encoder(self.dropout(sources))  # (B, P, D)
         decoded, _ = self.decoder(self.dropout(queries), state)  # (B, M, D)
-        weights = torch.softmax(self.score(decoded, memory), dim=-1)  # (B, M, N)
+        weights = torch.softmax(self.score(decoded, memory), dim=-1)  # (B, M, P)
         attended = weights @ memory  # (B, M, D)
         hidden = torch.tanh(self.combine(torch.cat([decoded, attended], dim=-1)))  # (B, M, D)
         forecast = self.head(self.dropout(hidden)) * scale + loc  # (B, H, Q)

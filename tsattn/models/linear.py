@@ -6,7 +6,7 @@ With RevIN (Kim et al. 2022) this is close to RLinear. Covariates, when given, e
 more linear map of everything they hold (lookback and horizon, flattened), so the network stays
 a linear model of its inputs.
 
-Shape letters as in :mod:`tsattn.models._layers`.
+Shape letters as in :mod:`tsattn.models`.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ class LinearNet(nn.Module):
         raw = self.seasonal(x - trend) + self.trend(trend)  # (B, H * Q)
         if self.covariates is not None:
             given = (past_covariates, future_covariates, static)
-            flat = torch.cat([c.flatten(1) for c in given if c is not None], dim=1)  # (B, C)
+            # Every covariate value, flattened: (B, L * Cp + (L + H) * Cf + Cs).
+            flat = torch.cat([c.flatten(1) for c in given if c is not None], dim=1)
             raw = raw + self.covariates(flat)  # (B, H * Q)
         raw = raw.view(-1, self.horizon, self.n_quantiles)  # (B, H, Q)
         forecast = monotone_quantiles(raw) * scale + loc  # (B, H, Q)

@@ -3,16 +3,17 @@
 Design (Lin et al. 2023, SegRNN; Kim et al. 2022, RevIN):
 
 - the target is normalised per window (RevIN) and de-normalised at the output;
-- the lookback is cut into segments of ``segment_length`` steps, each embedded linearly, so the
-  LSTM runs ``L / S`` steps instead of ``L`` (faster, and each step sees local shape rather than
-  one noisy value); ``segment_length=1`` gives the classic per-step LSTM. The default, 24, is one
-  day of hourly data; on ETTh1 (L = H = 96) it beat 12 (test MSE about 0.370 against 0.380);
+- the lookback is cut into segments of ``W = segment_length`` steps, each embedded linearly, so
+  the LSTM runs ``P = L / W`` steps (rounded up) instead of ``L`` (faster, and each step sees
+  local shape rather than one noisy value); ``segment_length=1`` gives the classic per-step
+  LSTM. The default, 24, is one day of hourly data; on ETTh1 (L = H = 96) it beat 12 (test MSE
+  about 0.370 against 0.380);
 - past and known-future covariates over the lookback join the target inside each segment;
 - the head maps the last hidden state to all ``H`` steps at once (no error feedback); the
   known-future covariates over the horizon are summarised linearly into that state first, and
   static features are added to every input segment.
 
-Shape letters as in :mod:`tsattn.models._layers`.
+Shape letters as in :mod:`tsattn.models`.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ class LSTMNet(nn.Module):
         Normalise the target per window and de-normalise the forecast: True or 'mean' is
         RevIN; 'last' centres on the window's last value (zero output = naive forecast).
     segment_length : int
-        Steps per LSTM input segment, best about one season (24 for hourly data); 1 is one LSTM
-        step per timestep. A lookback that it does not divide is padded at the front.
+        Steps per LSTM input segment (``W``), best about one season (24 for hourly data); 1 is
+        one LSTM step per timestep. A lookback that it does not divide is padded at the front.
 
     Examples
     --------
@@ -75,7 +76,7 @@ class LSTMNet(nn.Module):
         segment_length: int = 24,
     ) -> None:
         super().__init__()
-        self.lookback, self.horizon = lookback, horizon
+        self.lookback, self.horizon, self.segment_length = lookback, horizon, segment_length
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
         self.n_static = n_static
         self.revin = make_revin(revin)
@@ -112,9 +113,9 @@ class LSTMNet(nn.Module):
         check_inputs(self, past_covariates, future_covariates, static)
         loc, scale = self.revin(past_target) if self.revin is not None else (0.0, 1.0)
         x = lookback_inputs((past_target - loc) / scale, past_covariates, future_covariates)
-        tokens = self.embed(x)  # (B, N, D)
+        tokens = self.embed(x)  # (B, P, D)
         if self.static is not None:
-            tokens = tokens + self.static(static)[:, None]  # (B, N, D)
+            tokens = tokens + self.static(static)[:, None]  # (B, P, D)
         _, (h, _) = self.lstm(tokens)  # h: (num_layers, B, D)
         state = h[-1]  # (B, D)
         if self.future is not None:

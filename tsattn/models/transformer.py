@@ -1,26 +1,28 @@
-"""Temporal Transformer: a patch encoder (PatchTST-style) and a decoder of forecast queries.
+"""Temporal Transformer: a segment (patch) encoder, PatchTST-style, and forecast queries.
 
 Design (Nie et al. 2023, PatchTST; Vaswani et al. 2017; RevIN, Kim et al. 2022):
 
 - the target is normalised per window (RevIN) and de-normalised at the output;
-- the lookback is cut into overlapping patches (``patch_length`` steps every ``stride``), each
-  embedded linearly together with the covariates over those steps; a learned position per
-  patch (initialised with sinusoids) and the static features are added;
-- a pre-norm Transformer encoder (``norm_first=True``) relates the patches;
-- the decoder holds one query per horizon patch (``M = H / patch_length``): a learned position,
-  plus the embedded known-future covariates over that patch (e.g. calendar features), plus a
-  linear projection of the normalised lookback that seeds each query with window-specific
-  content. Queries attend to each other and then cross-attend to the encoded patches; each
-  query emits the ``patch_length`` steps of its patch, so all ``H`` steps come out in one pass.
-  Without the seed, queries identical for every window must gather everything through
-  cross-attention, and trained far slower (ETTh1 train MSE 0.52 against 0.34 after 4 epochs);
-- defaults: patches of one day of hourly data every half day (24 / 12), which on ETTh1
-  (L = H = 96) beat PatchTST's 16 / 8 (test MSE about 0.376 against 0.385);
+- the lookback is cut into ``P`` overlapping segments (PatchTST's patches) of
+  ``W = segment_length`` steps every ``stride``, each embedded linearly together with the
+  covariates over those steps; a learned position per segment (initialised with sinusoids) and
+  the static features are added;
+- a pre-norm Transformer encoder (``norm_first=True``) relates the segments;
+- the decoder holds one query per horizon segment (``M = H / segment_length``, rounded up): a
+  learned position, plus the embedded known-future covariates over that segment (e.g. calendar
+  features), plus a linear projection of the normalised lookback that seeds each query with
+  window-specific content. Queries attend to each other and then cross-attend to the encoded
+  segments; each query emits the ``segment_length`` steps of its segment, so all ``H`` steps
+  come out in one pass. Without the seed, queries identical for every window must gather
+  everything through cross-attention, and trained far slower (ETTh1 train MSE 0.52 against
+  0.34 after 4 epochs);
+- defaults: segments of one day of hourly data every half day (24 / 12), which on ETTh1
+  (L = H = 96) beat PatchTST's patches of 16 every 8 (test MSE about 0.376 against 0.385);
 - the cross-attention weights of the last decoder layer, averaged over heads, are returned on
   request and expanded to one row per horizon step. Cross-attention has no attention dropout
   so that those rows always sum to 1; dropout acts on every residual branch instead.
 
-Shape letters as in :mod:`tsattn.models._layers`.
+Shape letters as in :mod:`tsattn.models`.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ __all__ = ["TransformerNet"]
 
 
 class DecoderLayer(nn.Module):
-    """Pre-norm decoder layer that also returns its cross-attention weights ``(B, M, N)``."""
+    """Pre-norm decoder layer that also returns its cross-attention weights ``(B, M, P)``."""
 
     def __init__(self, d_model: int, n_heads: int, dim_feedforward: int, dropout: float) -> None:
         super().__init__()
@@ -65,11 +67,11 @@ class DecoderLayer(nn.Module):
         attended, weights = self.cross_attn(self.norm_cross(queries), memory, memory)
         queries = queries + self.dropout(attended)  # (B, M, D)
         queries = queries + self.dropout(self.feedforward(self.norm_ff(queries)))
-        return queries, weights  # (B, M, D), (B, M, N)
+        return queries, weights  # (B, M, D), (B, M, P)
 
 
 class TransformerNet(nn.Module):
-    """Transformer encoder over lookback patches; horizon-patch queries cross-attend to it.
+    """Transformer encoder over lookback segments; horizon-segment queries cross-attend to it.
 
     Parameters
     ----------
@@ -86,10 +88,10 @@ class TransformerNet(nn.Module):
     revin : bool or {'mean', 'last'}
         Normalise the target per window and de-normalise the forecast: True or 'mean' is
         RevIN; 'last' centres on the window's last value (zero output = naive forecast).
-    patch_length, stride : int
-        Steps per lookback patch and between patch starts (best about one season: 24 for hourly
-        data); ``patch_length`` is also the steps per horizon query. ``patch_length=1, stride=1``
-        gives one token per timestep.
+    segment_length, stride : int
+        Steps per lookback segment (``W``, the patch length of PatchTST) and between segment
+        starts (best about one season: 24 for hourly data); ``segment_length`` is also the steps
+        per horizon query. ``segment_length=1, stride=1`` gives one token per timestep.
     n_heads : int
         Attention heads; must divide ``hidden_size``.
     num_decoder_layers : int
@@ -117,27 +119,27 @@ class TransformerNet(nn.Module):
         num_layers: int = 2,
         dropout: float = 0.2,
         revin: bool | str = True,
-        patch_length: int = 24,
+        segment_length: int = 24,
         stride: int = 12,
         n_heads: int = 4,
         num_decoder_layers: int = 1,
     ) -> None:
         super().__init__()
-        self.lookback, self.horizon, self.patch_length = lookback, horizon, patch_length
+        self.lookback, self.horizon, self.segment_length = lookback, horizon, segment_length
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
         self.n_static = n_static
         self.revin = make_revin(revin)
         d, n_channels = hidden_size, 1 + n_past_covariates + n_future_covariates
         self.embed = SegmentEmbedding(
-            n_channels=n_channels, segment_length=patch_length, d_model=d, stride=stride
+            n_channels=n_channels, segment_length=segment_length, d_model=d, stride=stride
         )
-        self.source_positions = PositionEmbedding(n_segments(lookback, patch_length, stride), d)
-        self.n_queries = n_segments(horizon, patch_length, patch_length)
+        self.source_positions = PositionEmbedding(n_segments(lookback, segment_length, stride), d)
+        self.n_queries = n_segments(horizon, segment_length, segment_length)  # M
         self.query_positions = PositionEmbedding(self.n_queries, d)
         self.future = (
             SegmentEmbedding(
                 n_channels=n_future_covariates,
-                segment_length=patch_length,
+                segment_length=segment_length,
                 d_model=d,
                 align="start",
             )
@@ -158,7 +160,7 @@ class TransformerNet(nn.Module):
         )
         self.norm = nn.LayerNorm(d)
         self.head = QuantileHead(
-            d, steps_per_token=patch_length, horizon=horizon, n_quantiles=n_quantiles
+            d, steps_per_token=segment_length, horizon=horizon, n_quantiles=n_quantiles
         )
 
     def forward(
@@ -170,11 +172,11 @@ class TransformerNet(nn.Module):
         *,
         return_attention: bool = False,
     ) -> Tensor | tuple[Tensor, Tensor]:
-        """Forecast ``(B, H, Q)``; with ``return_attention`` also the weights ``(B, H, N)``."""
+        """Forecast ``(B, H, Q)``; with ``return_attention`` also the weights ``(B, H, P)``."""
         check_inputs(self, past_covariates, future_covariates, static)
         loc, scale = self.revin(past_target) if self.revin is not None else (0.0, 1.0)
         x = lookback_inputs((past_target - loc) / scale, past_covariates, future_covariates)
-        sources = self.embed(x) + self.source_positions()  # (B, N, D)
+        sources = self.embed(x) + self.source_positions()  # (B, P, D)
         seed = self.seed(x[..., 0]).view(x.shape[0], self.n_queries, -1)  # (B, M, D)
         queries = self.query_positions() + seed  # (B, M, D)
         if self.future is not None:
@@ -182,11 +184,11 @@ class TransformerNet(nn.Module):
         if self.static is not None:
             context = self.static(static)[:, None]  # (B, 1, D)
             sources, queries = sources + context, queries + context
-        memory = self.encoder(self.dropout(sources))  # (B, N, D)
+        memory = self.encoder(self.dropout(sources))  # (B, P, D)
         queries = self.dropout(queries)
         for layer in self.decoder:
-            queries, weights = layer(queries, memory)  # (B, M, D), (B, M, N)
+            queries, weights = layer(queries, memory)  # (B, M, D), (B, M, P)
         forecast = self.head(self.norm(queries)) * scale + loc  # (B, H, Q)
         if not return_attention:
             return forecast
-        return forecast, expand_attention(weights, self.patch_length, self.horizon)
+        return forecast, expand_attention(weights, self.segment_length, self.horizon)
