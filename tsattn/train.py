@@ -122,6 +122,157 @@ def _show_progress() -> None:
         pkg.setLevel(logging.INFO)
 
 
+def _forward(model: nn.Module, batch: Batch) -> Tensor:
+    return model(batch.past_target, batch.past_covariates, batch.future_covariates, batch.static)
+
+
+def _log_epoch(epoch: int, metrics: dict[str, float]) -> None:
+    val = f" val_loss {metrics['val_loss']:.4f}" if "val_loss" in metrics else ""
+    log.info(
+        "epoch %d: train_loss %.4f%s lr %.2e %.0f windows/s",
+        epoch,
+        metrics["train_loss"],
+        val,
+        metrics["lr"],
+        metrics["windows_per_s"],
+    )
+
+
+def _place(
+    model: nn.Module,
+    loaders: Sequence[WindowLoader | None],
+    device: torch.device,
+    *,
+    rank: int,
+    world_size: int,
+    local_rank: int,
+    compile: bool,
+) -> nn.Module:
+    """Move ``model`` to ``device``, give each loader its shard and return the network to call:
+    ``model`` itself, compiled if asked, inside DDP when several processes train."""
+    model.to(device)
+    for loader in loaders:
+        if loader is not None:
+            loader.device = device
+            loader.shard(rank, world_size)
+    net = torch.compile(model) if compile else model
+    if world_size > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(
+            net, device_ids=[local_rank] if device.type == "cuda" else None
+        )
+    return net
+
+
+@dataclass
+class _Run:
+    """What one ``fit`` call trains and tracks from epoch to epoch (and through a checkpoint)."""
+
+    model: nn.Module  # the bare network: parameters, state dicts, best weights
+    net: nn.Module  # what is called: ``model``, compiled and/or inside DDP
+    device: torch.device
+    rank: int
+    world_size: int
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    loss_fn: Callable[[Tensor, Tensor], Tensor]
+    autocast: contextlib.AbstractContextManager
+    history: History
+    checkpoint: Path | None
+    start_epoch: int = 0
+    best_state: dict[str, Tensor] | None = None
+    bad_epochs: int = 0
+    started: float = 0.0  # when the first epoch began: the time budget counts from here
+    windows_seen: int = 0
+    train_time: float = 0.0
+
+    def step(self, batch: Batch, grad_clip: float | None) -> Tensor:
+        """One optimiser step on ``batch``; returns the batch's loss."""
+        with self.autocast:
+            pred = _forward(self.net, batch)
+        loss = self.loss_fn(pred.float(), batch.target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), grad_clip, foreach=True)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.history.steps += 1
+        return loss
+
+    def keep_best(self, epoch: int, score: float) -> None:
+        """Copy the weights of a new best epoch, or count one more epoch without improvement."""
+        if score < self.history.best_val_loss:
+            self.history.best_val_loss, self.history.best_epoch, self.bad_epochs = score, epoch, 0
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+
+    def finish(self, stop_reason: str) -> History:
+        """Complete the history, restore the best weights and leave the model in eval mode."""
+        history = self.history
+        history.stop_reason = stop_reason
+        history.train_seconds = self.train_time
+        history.windows_per_second = self.windows_seen / max(self.train_time, 1e-9)
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        self.model.eval()
+        log.info(
+            "stopped: %s; best epoch %d (loss %.4f)",
+            history.stop_reason,
+            history.best_epoch,
+            history.best_val_loss,
+        )
+        return history
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+def _save_checkpoint(path: Path, epoch: int, run: _Run) -> None:
+    """Write everything an exact resume after ``epoch`` needs, RNG state included."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "epoch": epoch,
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "best_state": run.best_state,
+        "best_val_loss": run.history.best_val_loss,
+        "best_epoch": run.history.best_epoch,
+        "bad_epochs": run.bad_epochs,
+        "steps": run.history.steps,
+        "epochs": run.history.epochs,
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+
+
+def _resume(path: Path, run: _Run) -> None:
+    """Restore weights, optimiser, schedule, RNG state and history; training goes on after the
+    checkpoint's epoch."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated or foreign file: say which and how to recover
+        raise ValueError(
+            f"checkpoint {path} cannot be read safely ({err}); delete it to start afresh."
+        ) from err
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    if state["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    history = run.history
+    history.best_val_loss, history.best_epoch = state["best_val_loss"], state["best_epoch"]
+    history.steps, history.epochs = state["steps"], list(state["epochs"])
+    log.info("resumed from %s after epoch %d", path, state["epoch"])
+    run.start_epoch, run.best_state = state["epoch"] + 1, state["best_state"]
+    run.bad_epochs = state["bad_epochs"]
+
+
 class Trainer:
     """Train a forecasting network on window loaders.
 
@@ -230,12 +381,6 @@ class Trainer:
 
         return factor
 
-    @staticmethod
-    def _forward(model: nn.Module, batch: Batch) -> Tensor:
-        return model(
-            batch.past_target, batch.past_covariates, batch.future_covariates, batch.static
-        )
-
     @torch.no_grad()
     def evaluate(
         self, model: nn.Module, loader: WindowLoader, device: torch.device | None = None
@@ -248,7 +393,7 @@ class Trainer:
         for batch in loader:
             batch = batch.to(device, non_blocking=True)
             with autocast:
-                pred = self._forward(model, batch)
+                pred = _forward(model, batch)
             total += float(loss_fn(pred.float(), batch.target)) * len(batch.series)
             count += len(batch.series)
         total, count = _all_sum([total, count], loader.world_size, device)
@@ -270,161 +415,108 @@ class Trainer:
         self, model: nn.Module, train_loader: WindowLoader, val_loader: WindowLoader | None = None
     ) -> History:
         """Train ``model`` in place and return its :class:`History`; best weights are restored."""
+        run = self._start(model, train_loader, val_loader)
+        stop = ""
+        for epoch in range(run.start_epoch, self.max_epochs):
+            train_loader.set_epoch(epoch)  # the order is drawn from (seed, epoch): resumable
+            metrics, stop = self._train_epoch(run, train_loader, epoch)
+            if val_loader is not None:
+                metrics["val_loss"] = self.evaluate(run.net, val_loader, run.device)
+            run.keep_best(epoch, metrics.get("val_loss", metrics["train_loss"]))
+            run.history.epochs.append(metrics)
+            if self.verbose and run.rank == 0:
+                _log_epoch(epoch, metrics)
+            for callback in self.callbacks:
+                callback(epoch, metrics)
+            if run.checkpoint is not None:
+                _save_checkpoint(run.checkpoint, epoch, run)
+            if not stop and self.patience is not None and run.bad_epochs >= self.patience:
+                stop = f"no improvement for {self.patience} epochs"
+            if stop:
+                break
+        return run.finish(stop or f"max_epochs={self.max_epochs} reached")
+
+    def _start(
+        self, model: nn.Module, train_loader: WindowLoader, val_loader: WindowLoader | None
+    ) -> _Run:
+        """Everything before the first epoch: process group, device, seed, sharded loaders,
+        optimiser and schedule, then the checkpoint to resume from when there is one."""
         rank, world_size, local_rank = init_distributed()
         device = resolve_device(self.device)
         if world_size > 1 and device.type == "cuda":
-            device = torch.device("cuda", local_rank)
+            device = torch.device("cuda", local_rank)  # one GPU per torchrun process
         if self.random_state is not None:
             torch.manual_seed(self.random_state)
-        model.to(device)
-        for loader in (train_loader, val_loader):
-            if loader is not None:
-                loader.device = device
-                loader.shard(rank, world_size)
-        net = torch.compile(model) if self.compile else model
-        if world_size > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
-            net = DistributedDataParallel(
-                net, device_ids=[local_rank] if device.type == "cuda" else None
-            )
+        net = _place(
+            model,
+            (train_loader, val_loader),
+            device,
+            rank=rank,
+            world_size=world_size,
+            local_rank=local_rank,
+            compile=self.compile,
+        )
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )
         planned = self.max_epochs * len(train_loader)
         total_steps = min(planned, self.max_steps) if self.max_steps else planned
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._schedule(total_steps))
-        loss_fn, autocast = self._loss_fn(device), self._autocast(device)
-        history = History(device=str(device))
-        best_state, bad_epochs, start_epoch = None, 0, 0
-        ckpt = self._checkpoint_path()
-        if ckpt is not None and ckpt.exists():
-            start_epoch, best_state, bad_epochs = self._resume(
-                ckpt, model, optimizer, scheduler, history
-            )
+        run = _Run(
+            model=model,
+            net=net,
+            device=device,
+            rank=rank,
+            world_size=world_size,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            loss_fn=self._loss_fn(device),
+            autocast=self._autocast(device),
+            history=History(device=str(device)),
+            checkpoint=self._checkpoint_path(),
+        )
+        if run.checkpoint is not None and run.checkpoint.exists():
+            _resume(run.checkpoint, run)
         if self.verbose and rank == 0:
             _show_progress()
         log.info("training on %s (%s)", device, "bf16 autocast" if self._bf16(device) else "fp32")
-        started, windows_seen, train_time = time.perf_counter(), 0, 0.0
-        stop = ""
-        for epoch in range(start_epoch, self.max_epochs):
-            train_loader.set_epoch(epoch)
-            net.train()
-            epoch_start, epoch_loss, epoch_windows = time.perf_counter(), 0.0, 0
-            for batch in train_loader:
-                batch = batch.to(device, non_blocking=True)
-                with autocast:
-                    pred = self._forward(net, batch)
-                loss = loss_fn(pred.float(), batch.target)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip, foreach=True)
-                optimizer.step()
-                scheduler.step()
-                history.steps += 1
-                epoch_loss += loss.detach() * len(batch.series)  # no host sync per step
-                epoch_windows += len(batch.series)
-                if self.max_steps and history.steps >= self.max_steps:
-                    stop = f"max_steps={self.max_steps} reached"
-                    break
-                if self.time_budget:
-                    over = float(time.perf_counter() - started >= self.time_budget)
-                    if _all_sum([over], world_size, device)[0] > 0:  # every rank stops together
-                        stop = f"time budget of {self.time_budget:.0f}s reached"
-                        break
-            seconds = time.perf_counter() - epoch_start
-            epoch_loss, epoch_windows = _all_sum(
-                [float(epoch_loss), epoch_windows], world_size, device
-            )
-            train_time += seconds
-            windows_seen += epoch_windows
-            metrics = {
-                "epoch": epoch,
-                "train_loss": float(epoch_loss) / max(epoch_windows, 1),
-                "lr": scheduler.get_last_lr()[0],
-                "windows_per_s": epoch_windows / max(seconds, 1e-9),
-            }
-            if val_loader is not None:
-                metrics["val_loss"] = self.evaluate(net, val_loader, device)
-            score = metrics.get("val_loss", metrics["train_loss"])
-            if score < history.best_val_loss:
-                history.best_val_loss, history.best_epoch, bad_epochs = score, epoch, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                bad_epochs += 1
-            history.epochs.append(metrics)
-            if self.verbose and rank == 0:
-                val = f" val_loss {metrics['val_loss']:.4f}" if "val_loss" in metrics else ""
-                log.info(
-                    "epoch %d: train_loss %.4f%s lr %.2e %.0f windows/s",
-                    epoch,
-                    metrics["train_loss"],
-                    val,
-                    metrics["lr"],
-                    metrics["windows_per_s"],
-                )
-            for callback in self.callbacks:
-                callback(epoch, metrics)
-            if ckpt is not None:
-                self._save(
-                    ckpt, epoch, model, optimizer, scheduler, history, best_state, bad_epochs
-                )
-            if not stop and self.patience is not None and bad_epochs >= self.patience:
-                stop = f"no improvement for {self.patience} epochs"
+        run.started = time.perf_counter()
+        return run
+
+    def _train_epoch(
+        self, run: _Run, loader: WindowLoader, epoch: int
+    ) -> tuple[dict[str, float], str]:
+        """One pass of optimiser steps over ``loader``: the epoch's metrics, summed over ranks,
+        and why training stops now (``''`` to go on)."""
+        run.net.train()
+        epoch_start, epoch_loss, epoch_windows, stop = time.perf_counter(), 0.0, 0, ""
+        for batch in loader:
+            batch = batch.to(run.device, non_blocking=True)
+            loss = run.step(batch, self.grad_clip)
+            epoch_loss += loss.detach() * len(batch.series)  # no host sync per step
+            epoch_windows += len(batch.series)
+            stop = self._step_limit(run)
             if stop:
                 break
-        history.stop_reason = stop or f"max_epochs={self.max_epochs} reached"
-        history.train_seconds = train_time
-        history.windows_per_second = windows_seen / max(train_time, 1e-9)
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        model.eval()
-        log.info(
-            "stopped: %s; best epoch %d (loss %.4f)",
-            history.stop_reason,
-            history.best_epoch,
-            history.best_val_loss,
+        seconds = time.perf_counter() - epoch_start
+        epoch_loss, epoch_windows = _all_sum(
+            [float(epoch_loss), epoch_windows], run.world_size, run.device
         )
-        return history
-
-    # -- checkpoints ----------------------------------------------------------------------------
-    def _save(
-        self, path, epoch, model, optimizer, scheduler, history, best_state, bad_epochs
-    ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {
+        run.train_time += seconds
+        run.windows_seen += epoch_windows
+        return {
             "epoch": epoch,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "best_state": best_state,
-            "best_val_loss": history.best_val_loss,
-            "best_epoch": history.best_epoch,
-            "bad_epochs": bad_epochs,
-            "steps": history.steps,
-            "epochs": history.epochs,
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        }
-        tmp = path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+            "train_loss": float(epoch_loss) / max(epoch_windows, 1),
+            "lr": run.scheduler.get_last_lr()[0],
+            "windows_per_s": epoch_windows / max(seconds, 1e-9),
+        }, stop
 
-    def _resume(self, path, model, optimizer, scheduler, history) -> tuple[int, dict | None, int]:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # truncated or foreign file: say which and how to recover
-            raise ValueError(
-                f"checkpoint {path} cannot be read safely ({err}); delete it to start afresh."
-            ) from err
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        history.best_val_loss, history.best_epoch = state["best_val_loss"], state["best_epoch"]
-        history.steps, history.epochs = state["steps"], list(state["epochs"])
-        log.info("resumed from %s after epoch %d", path, state["epoch"])
-        return state["epoch"] + 1, state["best_state"], state["bad_epochs"]
+    def _step_limit(self, run: _Run) -> str:
+        """Why training stops after this step (``max_steps`` or the time budget), else ``''``."""
+        if self.max_steps and run.history.steps >= self.max_steps:
+            return f"max_steps={self.max_steps} reached"
+        if self.time_budget:
+            over = float(time.perf_counter() - run.started >= self.time_budget)
+            if _all_sum([over], run.world_size, run.device)[0] > 0:  # every rank stops together
+                return f"time budget of {self.time_budget:.0f}s reached"
+        return ""
