@@ -11,19 +11,27 @@ from typing import Any
 
 __version__ = "0.1.0.dev0"
 
+#: Public names and the modules that define them; the estimator classes are those of the one
+#: registry, ``tsattn.estimators.ESTIMATORS`` (a test keeps the two lists equal).
 _SOURCES = {
-    "LSTMForecaster": "tsattn.neural",
-    "AttentionLSTMForecaster": "tsattn.neural",
-    "TransformerForecaster": "tsattn.neural",
-    "LinearForecaster": "tsattn.neural",
-    "NaiveForecaster": "tsattn.statistical",
-    "SeasonalNaiveForecaster": "tsattn.statistical",
-    "DriftForecaster": "tsattn.statistical",
-    "MeanForecaster": "tsattn.statistical",
-    "ETSForecaster": "tsattn.statistical",
-    "ARIMAForecaster": "tsattn.statistical",
-    "ThetaForecaster": "tsattn.statistical",
-    "load": "tsattn.persistence",
+    **dict.fromkeys(
+        [
+            "LSTMForecaster",
+            "AttentionLSTMForecaster",
+            "TransformerForecaster",
+            "LinearForecaster",
+            "NaiveForecaster",
+            "SeasonalNaiveForecaster",
+            "DriftForecaster",
+            "MeanForecaster",
+            "ETSForecaster",
+            "ARIMAForecaster",
+            "ThetaForecaster",
+            "ESTIMATORS",
+            "load",
+        ],
+        "tsattn.estimators",
+    ),
     "backtest": "tsattn.evaluation",
     "BacktestResult": "tsattn.evaluation",
 }

@@ -13,22 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ESTIMATORS", "main"]
+__all__ = ["main"]
 
-#: CLI model names and the estimator classes they stand for.
-ESTIMATORS = {
-    "lstm": "LSTMForecaster",
-    "attention_lstm": "AttentionLSTMForecaster",
-    "transformer": "TransformerForecaster",
-    "linear": "LinearForecaster",
-    "naive": "NaiveForecaster",
-    "seasonal_naive": "SeasonalNaiveForecaster",
-    "drift": "DriftForecaster",
-    "mean": "MeanForecaster",
-    "ets": "ETSForecaster",
-    "arima": "ARIMAForecaster",
-    "theta": "ThetaForecaster",
-}
 SUFFIXES = (".csv", ".parquet", ".pq")
 
 
@@ -76,9 +62,9 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def build_estimator(args: argparse.Namespace) -> Any:
-    import tsattn
+    from tsattn.estimators import get_estimator
 
-    cls = getattr(tsattn, ESTIMATORS[args.model])
+    cls = get_estimator(args.model)
     params = {"horizon": args.horizon, **parse_params(args.param)}
     if args.lookback is not None:
         params["lookback"] = args.lookback
@@ -93,6 +79,7 @@ def build_estimator(args: argparse.Namespace) -> Any:
 
 
 def fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The column roles named by the data options, as ``fit``'s keyword arguments."""
     split = lambda text: [c for c in (text or "").split(",") if c]  # noqa: E731
     return {
         "id_col": args.id_col,
@@ -123,6 +110,8 @@ def _data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
+    from tsattn.estimators import ESTIMATORS  # the one registry (imports torch: not at start-up)
+
     p.add_argument("--model", required=True, choices=sorted(ESTIMATORS), help="which forecaster")
     p.add_argument("--horizon", type=int, required=True, help="steps to forecast")
     p.add_argument(
@@ -220,7 +209,7 @@ def _run(args: argparse.Namespace) -> None:
         print(f"saved {type(est).__name__} to {est.save(args.out)}")
     elif args.command == "predict":
         est = tsattn.load(args.model_dir)
-        time_col = est.columns_["time"]
+        time_col = est.columns_.time
         history = read_frame(args.data, time_col) if args.data else None
         future = read_frame(args.future, time_col) if args.future else None
         forecast = est.predict(history, X_future=future, quantiles=args.quantiles)

@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from tsattn.datasets import load
+from tsattn.estimators import ESTIMATORS
+from tsattn.evaluation import backtest
+from tsattn.plotting import plot_attention, plot_forecast
+
 __all__ = ["DEMO_SETTINGS", "DOMAIN_DATASETS", "run_demo"]
 
 log = logging.getLogger(__name__)
@@ -26,28 +31,21 @@ DEMO_SETTINGS = {
     "weather": {"n_windows": 20, "budget": 60.0},
     "traffic": {"n_windows": 14, "budget": 60.0},
 }
-NETWORKS = {
-    "lstm": "LSTMForecaster",
-    "attention_lstm": "AttentionLSTMForecaster",
-    "transformer": "TransformerForecaster",
-    "linear": "LinearForecaster",
-}
+NETWORKS = ("lstm", "attention_lstm", "transformer", "linear")
 
 
 def _estimators(dataset, quick: bool, budget: float) -> dict[str, object]:
-    import tsattn
-
     h, m = dataset.horizon, dataset.season_length
     models: dict[str, object] = {
-        "naive": tsattn.NaiveForecaster(h),
-        "seasonal_naive": tsattn.SeasonalNaiveForecaster(h, season_length=m),
-        "theta": tsattn.ThetaForecaster(h, season_length=m if m <= 24 else 7),
+        "naive": ESTIMATORS["naive"](h),
+        "seasonal_naive": ESTIMATORS["seasonal_naive"](h, season_length=m),
+        "theta": ESTIMATORS["theta"](h, season_length=m if m <= 24 else 7),
     }
     if quick:
         return models
-    for name, cls in NETWORKS.items():
+    for name in NETWORKS:
         # default settings: the table shows what a user gets without tuning
-        models[name] = getattr(tsattn, cls)(horizon=h, time_budget=budget)
+        models[name] = ESTIMATORS[name](horizon=h, time_budget=budget)
     return models
 
 
@@ -58,9 +56,6 @@ def run_demo(
     quick: bool = False,
 ) -> pd.DataFrame:
     """Print summaries and the backtest table, write plots into ``output``; return the table."""
-    from tsattn.datasets import load
-    from tsattn.evaluation import backtest
-
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -111,14 +106,11 @@ def run_demo(
 
 def _plots(dataset, df: pd.DataFrame, output: Path, budget: float) -> None:
     """Forecast with intervals and the attention heatmap of the last window, one PNG each."""
-    import tsattn
-    from tsattn.plotting import plot_attention, plot_forecast
-
     h = dataset.horizon
     groups = df.groupby("unique_id", sort=False)
     history = df[groups.cumcount() < groups["y"].transform("size") - h]  # all but the last horizon
     actuals = df.drop(history.index)
-    est = tsattn.AttentionLSTMForecaster(
+    est = ESTIMATORS["attention_lstm"](
         horizon=h,
         lookback=dataset.lookback,
         quantiles=[0.1, 0.9],

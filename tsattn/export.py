@@ -1,7 +1,7 @@
 """Export a fitted neural forecaster to ONNX, with the target scaling inside the graph.
 
 The exported graph is as global as the network: it holds no per-series statistics. Each row of
-a batch brings its series' :class:`~tsattn.data.features.SeriesScaler` statistics as inputs, so
+a batch brings its series' :class:`~tsattn.data.scaling.SeriesScaler` statistics as inputs, so
 a serving system feeds raw values and reads forecasts in the original units:
 
 - ``past_target`` ``(B, L, 1)``: the last ``lookback`` raw target values;
@@ -38,6 +38,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from tsattn.neural import NeuralForecaster
+
 __all__ = ["ONNX_INPUTS", "export_onnx", "onnx_inputs"]
 
 #: Graph inputs in order; the covariate ones appear only when the model uses them.
@@ -65,14 +67,12 @@ class _ScaledNet(nn.Module):
 
 
 def _check_forecaster(forecaster: Any) -> None:
-    from tsattn.neural import NeuralForecaster
-
     if not isinstance(forecaster, NeuralForecaster):
         raise TypeError(
             f"ONNX export needs a neural forecaster (LSTMForecaster, AttentionLSTMForecaster, "
             f"TransformerForecaster or LinearForecaster), got {type(forecaster).__name__}."
         )
-    forecaster._check_fitted()
+    forecaster.check_fitted()
 
 
 def _covariate_inputs(forecaster: Any) -> tuple[str, ...]:
@@ -169,11 +169,31 @@ def export_onnx(forecaster: Any, path: str | Path, *, opset: int | None = None) 
         ) from err
 
     covariates = _covariate_inputs(forecaster)
+    names = ["past_target", "center", "scale", *covariates]
+    program = _export_program(forecaster, covariates, names, opset)
+    program.model.metadata_props.update(
+        {
+            "tsattn.model": type(forecaster).__name__,
+            "tsattn.lookback": str(forecaster.lookback),
+            "tsattn.horizon": str(forecaster.horizon),
+            "tsattn.quantiles": json.dumps(forecaster.quantile_levels),
+            "tsattn.inputs": json.dumps(names),
+        }
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    program.save(path, external_data=False)
+    return path
+
+
+def _export_program(
+    forecaster: NeuralForecaster, covariates: tuple[str, ...], names: list[str], opset: int | None
+) -> Any:
+    """The ONNX program of the network with scaling around it, batch axis dynamic."""
     # A copy on the CPU in eval mode, so the forecaster's own network is left as it was.
     net = copy.deepcopy(forecaster.model_).to("cpu").eval()
     module = _ScaledNet(net, covariates).eval()
     example = _example_inputs(forecaster, covariates)
-    names = ["past_target", "center", "scale", *covariates]
     batch = {0: "batch"}
     # torch.export wants the varargs as one nested entry, and none when they are empty.
     dynamic = (batch, batch, batch) + ((tuple(batch for _ in covariates),) if covariates else ())
@@ -188,19 +208,7 @@ def export_onnx(forecaster: Any, path: str | Path, *, opset: int | None = None) 
             dynamo=True,
             verbose=False,
         )
-    program.model.metadata_props.update(
-        {
-            "tsattn.model": type(forecaster).__name__,
-            "tsattn.lookback": str(forecaster.lookback),
-            "tsattn.horizon": str(forecaster.horizon),
-            "tsattn.quantiles": json.dumps(forecaster._levels()),
-            "tsattn.inputs": json.dumps(names),
-        }
-    )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    program.save(path, external_data=False)
-    return path
+    return program
 
 
 def _example_inputs(forecaster: Any, covariates: tuple[str, ...]) -> tuple[Tensor, ...]:
@@ -242,8 +250,8 @@ def onnx_inputs(forecaster: Any, df: Any = None, *, X_future: Any = None) -> dic
         float32 arrays keyed by input name (see :mod:`tsattn.export`), each with ``S`` rows.
     """
     _check_forecaster(forecaster)
-    panel, times, future = forecaster._prepare_predict(df, X_future)
-    windows, scaler = forecaster._last_windows(panel, times, future)
+    panel, future = forecaster.predict_inputs(df, X_future)
+    windows, scaler = forecaster.last_windows(panel, future)
     batch = windows.gather(np.arange(len(windows)))
     rows = scaler.series_numbers(panel.ids)  # (S,)
     last = panel.offsets[1:, None] - forecaster.lookback + np.arange(forecaster.lookback)  # (S, L)

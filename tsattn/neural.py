@@ -1,26 +1,32 @@
-"""Neural forecasters: one global network over all series, behind the scikit-learn facade.
+"""Neural forecasters: one global network over all series, behind the forecaster contract.
 
-``fit`` validates, holds out the last ``val_size`` of every series for early stopping, fits the
-per-series scaler on the training rows only, builds past-only and known-future features, and
-trains with :class:`tsattn.train.Trainer`. ``predict`` scales the supplied (or fitted) history,
-appends the horizon's known-future covariates and calendar features, runs the network on the
-last window of every series and maps the forecast back to the original units.
+``fit`` holds out the last ``val_size`` of every series for early stopping, fits the per-series
+scaler on the training rows only, builds past-only and known-future features, cuts zero-copy
+windows and trains with :class:`tsattn.train.Trainer`. ``predict`` scales the history, appends
+the horizon's known-future covariates and calendar features, runs the network on the last window
+of every series (or on every backtest window in one batched pass) and maps the forecast back to
+the original units.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-from tsattn.data.features import SCALER_METHODS, SeriesScaler, build_features
-from tsattn.data.panel import Panel, ValidationReport
+from tsattn.data.features import build_features, static_features
+from tsattn.data.loader import make_loaders
+from tsattn.data.panel import Panel
+from tsattn.data.scaling import SCALER_METHODS, SeriesScaler
 from tsattn.data.splits import split_by_fraction
-from tsattn.data.windows import make_windows
-from tsattn.forecaster import BaseForecaster, check_choice, check_param, check_quantiles
+from tsattn.data.windows import Windows, make_windows
+from tsattn.forecaster import BaseForecaster
+from tsattn.models import MODELS, build_model
+from tsattn.params import check_choice, check_param, check_quantiles
 from tsattn.train import LOSSES, Trainer
 
 __all__ = [
@@ -29,7 +35,18 @@ __all__ = [
     "LinearForecaster",
     "NeuralForecaster",
     "TransformerForecaster",
+    "run_network",
 ]
+
+#: Arguments of every network that the forecaster sets itself from the data.
+_DATA_ARGUMENTS = {
+    "lookback",
+    "horizon",
+    "n_past_covariates",
+    "n_future_covariates",
+    "n_static",
+    "n_quantiles",
+}
 
 
 class NeuralForecaster(BaseForecaster):
@@ -127,69 +144,41 @@ class NeuralForecaster(BaseForecaster):
 
     # -- parameters ----------------------------------------------------------------------------
     def _check_params(self) -> None:
-        check_param("hidden_size", self.hidden_size, low=1, integer=True, allow_none=True)
-        check_param("num_layers", self.num_layers, low=1, integer=True, allow_none=True)
-        check_param("dropout", self.dropout, low=0, high=0.9, allow_none=True)
-        check_param("learning_rate", self.learning_rate, low=0, low_open=True)
-        check_param("batch_size", self.batch_size, low=1, integer=True)
-        check_param("max_epochs", self.max_epochs, low=1, integer=True)
-        check_param("max_steps", self.max_steps, low=1, integer=True, allow_none=True)
-        check_param("time_budget", self.time_budget, low=0, low_open=True, allow_none=True)
-        check_param("patience", self.patience, low=1, integer=True, allow_none=True)
-        check_param("val_size", self.val_size, low=0, high=0.5)
-        check_param("random_state", self.random_state, low=0, integer=True, allow_none=True)
-        check_param("verbose", self.verbose, low=0, integer=True)
-        check_choice("loss", self.loss, LOSSES)
-        check_choice("scaler", self.scaler, [*SCALER_METHODS, None])
-        check_choice("fill", self.fill, ["ffill", "interpolate", "zero", None])
-        check_choice("revin", self.revin, [True, False, "mean", "last"])
-        check_choice("calendar", self.calendar, [True, False])
-        check_quantiles("quantiles", self.quantiles)
-        if self.loss == "quantile" and not self.quantiles:
-            raise ValueError("loss='quantile' needs quantiles=[...], e.g. [0.1, 0.5, 0.9].")
-        if not isinstance(self.device, str):
-            raise ValueError(
-                f"device={self.device!r} is invalid; expected 'auto', 'cpu', 'cuda' or 'mps'."
-            )
+        super()._check_params()
+        _check_training_params(self)
         self._model_options()  # unknown network options fail before any data work
 
     def _model_options(self) -> dict[str, Any]:
         """Network-specific constructor arguments, checked against the network's signature."""
-        import inspect
-
-        from tsattn.models import MODELS
-
         options = dict(self.model_options or {})
-        accepted = set(inspect.signature(MODELS[self.model_name]).parameters)
-        reserved = {
-            "lookback",
-            "horizon",
-            "n_past_covariates",
-            "n_future_covariates",
-            "n_static",
-            "n_quantiles",
-        }
-        unknown = sorted(set(options) - (accepted - reserved))
+        allowed = set(inspect.signature(MODELS[self.model_name]).parameters) - _DATA_ARGUMENTS
+        unknown = sorted(set(options) - allowed)
         if unknown:
             raise ValueError(
                 f"model_options {unknown} are not options of the {self.model_name!r} network; "
-                f"allowed: {sorted(accepted - reserved)}."
+                f"allowed: {sorted(allowed)}."
             )
         return options
 
-    def _levels(self) -> list[float]:
+    @property
+    def quantile_levels(self) -> list[float]:
         """Quantile levels the network emits: the requested ones plus the median (``y_pred``)."""
         if not self.quantiles:
             return []
         return sorted({*check_quantiles("quantiles", self.quantiles), 0.5})
 
+    def _native_quantiles(self) -> list[float]:
+        return self.quantile_levels
+
+    def _min_fit_length(self) -> int:
+        return self.lookback + self.horizon
+
     # -- fit --------------------------------------------------------------------------------------
     def _fit(self, panel: Panel) -> None:
-        cols = self.columns_
         split = split_by_fraction(panel, self.lookback, (1 - self.val_size, self.val_size, 0.0))
-        self.scaler_ = SeriesScaler(self.scaler, covariates=[*cols["past"], *cols["future"]]).fit(
-            panel, bounds=split.train
-        )
+        roles = self.columns_
+        self.scaler_ = SeriesScaler(self.scaler, covariates=[*roles.past, *roles.future])
+        self.scaler_.fit(panel, bounds=split.train)
         target, past, future = self._features(panel, self.scaler_)
         static = self._static(panel, fit=True)
         parts = [
@@ -203,7 +192,7 @@ class NeuralForecaster(BaseForecaster):
                 future_covariates=future,
                 static=static,
             )
-            if self._fits(b)
+            if ((b[:, 1] - b[:, 0]) >= self.lookback + self.horizon).any()
             else None
             for b in (split.train, split.val)
         ]
@@ -213,86 +202,69 @@ class NeuralForecaster(BaseForecaster):
                 f"longest series is shorter than lookback + horizon = {self.lookback + self.horizon}; "
                 "pass longer series, a smaller lookback or a smaller val_size."
             )
-        levels = self._levels()
-        options = {
-            k: v
-            for k, v in (
-                ("hidden_size", self.hidden_size),
-                ("num_layers", self.num_layers),
-                ("dropout", self.dropout),
-            )
-            if v is not None
-        }
-        self.network_params_ = {
-            "lookback": self.lookback,
-            "horizon": self.horizon,
-            "n_past_covariates": 0 if past is None else past.shape[1],
-            "n_future_covariates": 0 if future is None else future.shape[1],
-            "n_static": 0 if static is None else static.shape[1],
-            "n_quantiles": max(1, len(levels)),
-            "revin": self.revin,
-            **options,
-            **self._model_options(),
-        }
-        from tsattn.data.loader import make_loaders
-        from tsattn.models import build_model
-
+        self.network_params_ = _network_params(self, past, future, static, self._model_options())
         if self.random_state is not None:
             torch.manual_seed(self.random_state)
         self.model_ = build_model(self.model_name, **self.network_params_)
         train, val = make_loaders(*parts, batch_size=self.batch_size, seed=self.random_state)
-        trainer = Trainer(
-            max_epochs=self.max_epochs,
-            max_steps=self.max_steps,
-            time_budget=self.time_budget,
-            learning_rate=self.learning_rate,
-            patience=self.patience,
-            loss="quantile" if levels else self.loss,
-            quantiles=levels or None,
-            device=self.device,
-            random_state=self.random_state,
-            verbose=self.verbose,
-        )
-        self.training_history_ = trainer.fit(self.model_, train, val)
+        self.training_history_ = _trainer(self).fit(self.model_, train, val)
         self.model_.to("cpu")
 
-    def _fits(self, bounds: np.ndarray) -> bool:
-        return bool(((bounds[:, 1] - bounds[:, 0]) >= self.lookback + self.horizon).any())
-
     def _features(self, panel: Panel, scaler: SeriesScaler):
-        cols = self.columns_
+        """Scaled target ``(N,)``, past-only ``(N, Cp)`` and known-future ``(N, Cf)`` inputs."""
+        roles = self.columns_
         feats = build_features(
-            panel, past=cols["past"], future=cols["future"], calendar=self.calendar, scaler=scaler
+            panel, past=roles.past, future=roles.future, calendar=self.calendar, scaler=scaler
         )
-        target = scaler.transform(panel).target
-        return target, feats.past, feats.future
+        return scaler.transform(panel).target, feats.past, feats.future
 
     def _static(self, panel: Panel, *, fit: bool) -> np.ndarray | None:
-        names = self.columns_["static"]
-        if not names:
+        """``(S, Cs)`` standardised static covariates (statistics learnt when ``fit``)."""
+        if not self.columns_.static:
             return None
-        raw = np.stack([panel.covariates[c] for c in names], axis=1)  # (N, Cs)
-        first = raw[panel.offsets[:-1]]  # (S, Cs)
-        varies = np.flatnonzero((np.repeat(first, panel.lengths, axis=0) != raw).any(axis=1))
-        if len(varies):
-            row = int(varies[0])
-            s = int(np.searchsorted(panel.offsets, row, side="right") - 1)
-            raise ValueError(
-                f"static covariates {names} must be constant within a series, but series "
-                f"{panel.ids[s]!r} changes at row {row - panel.offsets[s]}; pass such columns as "
-                "past_covariates or future_covariates instead."
-            )
+        first = static_features(panel, self.columns_.static)  # (S, Cs)
         if fit:
             self.static_center_ = first.mean(axis=0).tolist()
             self.static_scale_ = np.where(first.std(axis=0) > 0, first.std(axis=0), 1.0).tolist()
         return ((first - self.static_center_) / self.static_scale_).astype(np.float32)
 
+    def restore(
+        self, config: dict[str, Any], history: Panel, weights: dict[str, Any] | None = None
+    ) -> NeuralForecaster:
+        network = config.get("network", {})
+        if network.get("name") != self.model_name:
+            raise ValueError(
+                f"the saved config names network {network.get('name')!r}, which does not belong "
+                f"to {type(self).__name__}."
+            )
+        try:
+            model = build_model(network["name"], **network["params"])
+            model.load_state_dict(weights, strict=True)
+        except (TypeError, RuntimeError) as err:
+            raise ValueError(f"the weights file does not fit the saved network: {err}") from err
+        super().restore(config, history)
+        self.model_ = model.eval()
+        self.network_params_ = network["params"]
+        self.scaler_ = SeriesScaler.from_state(config["scaler"])
+        if "static" in config:
+            self.static_center_ = config["static"]["center"]
+            self.static_scale_ = config["static"]["scale"]
+        return self
+
     # -- predict ----------------------------------------------------------------------------------
+    def _scaler_for(self, panel: Panel) -> SeriesScaler:
+        """The fitted scaler, plus statistics of series unseen in fit from their own history."""
+        scaler = self.scaler_
+        known = set(scaler.ids_)
+        if panel is not self.history_ and any(i not in known for i in panel.ids):
+            scaler = SeriesScaler.from_state(scaler.get_state()).add_series(panel)
+        return scaler
+
     def _windows(
         self, data: Panel, scaler: SeriesScaler, bounds: np.ndarray, owner: Panel, stride: int = 1
-    ):
+    ) -> Windows:
         """Scaled windows of ``data`` inside ``bounds``; static features come from ``owner``."""
-        target, past, fut = self._features(data, scaler)
+        target, past, future = self._features(data, scaler)
         return make_windows(
             data,
             self.lookback,
@@ -301,57 +273,41 @@ class NeuralForecaster(BaseForecaster):
             bounds=bounds,
             target=target,
             past_covariates=past,
-            future_covariates=fut,
+            future_covariates=future,
             static=self._static(owner, fit=False),
         )
 
-    def _last_windows(self, panel: Panel, times: np.ndarray, future: np.ndarray | None):
-        """The final window of every series, with the horizon's known-future inputs appended."""
+    def last_windows(
+        self, panel: Panel, future: np.ndarray | None = None
+    ) -> tuple[Windows, SeriesScaler]:
+        """The final window of every series with the horizon's known-future inputs appended.
+
+        Parameters
+        ----------
+        panel : Panel
+            History, at least ``lookback`` steps per series.
+        future : numpy.ndarray, optional
+            ``(S, H, Cf)`` known-future covariates (``predict_inputs`` builds them).
+
+        Returns
+        -------
+        (Windows, SeriesScaler)
+            One scaled window per series (what the network sees) and the scaler whose rows
+            ``scaler.series_numbers(panel.ids)`` map the forecasts back to original units.
+        """
+        self.check_fitted()
         scaler = self._scaler_for(panel)
-        ext = _extend(panel, times, future, self.columns_["future"])
+        names = self.columns_.future
+        ahead = {} if future is None else {c: future[..., k] for k, c in enumerate(names)}
+        ext = panel.extend(panel.future_times(self.horizon), ahead)
         end = ext.offsets[1:]
         bounds = np.stack([end - self.horizon - self.lookback, end], axis=1)  # (S, 2)
         return self._windows(ext, scaler, bounds, owner=panel), scaler
 
     def _output_columns(self, quantiles: list[float]) -> list[int]:
         """Network outputs for ``y_pred`` (the median when quantiles are trained) and ``quantiles``."""
-        levels = self._levels()
+        levels = self.quantile_levels
         return ([levels.index(0.5)] if levels else [0]) + [levels.index(q) for q in quantiles]
-
-    @torch.no_grad()
-    def _run(
-        self, windows, *, return_attention: bool = False
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        self.model_.eval()
-        preds, weights = [], []
-        for i in range(0, len(windows), 1024):
-            b = windows.gather(np.arange(i, min(i + 1024, len(windows))))
-            out = self.model_(
-                b.past_target,
-                b.past_covariates,
-                b.future_covariates,
-                b.static,
-                return_attention=return_attention,
-            )
-            if return_attention:
-                out, attn = out
-                weights.append(attn)
-            preds.append(out)
-        attention = None
-        if return_attention and weights and weights[0] is not None:
-            attention = torch.cat(weights).numpy()
-        return torch.cat(preds).numpy(), attention  # (S, H, Q), (S, H, n) or None
-
-    def _native_quantiles(self) -> list[float]:
-        return self._levels()
-
-    def _scaler_for(self, panel: Panel) -> SeriesScaler:
-        scaler = self.scaler_
-        known = set(scaler.ids_)
-        if panel is not self.history_ and any(i not in known for i in panel.ids):
-            # a global model: series unseen in fit are scaled by their own history
-            scaler = SeriesScaler.from_state(scaler.get_state()).add_series(panel)
-        return scaler
 
     def _predict_windows(
         self, panel: Panel, origins: np.ndarray, quantiles: list[float]
@@ -362,10 +318,9 @@ class NeuralForecaster(BaseForecaster):
         step = int(origins[0, 1] - origins[0, 0]) if n > 1 else 1
         begin = panel.offsets[:-1] + origins[:, 0] - self.lookback  # (S,)
         end = begin + self.lookback + (n - 1) * step + self.horizon  # (S,)
-        windows = self._windows(
-            panel, scaler, np.stack([begin, end], axis=1), owner=panel, stride=step
-        )
-        pred, _ = self._run(windows)  # (S * n, H, Q)
+        bounds = np.stack([begin, end], axis=1)  # (S, 2)
+        windows = self._windows(panel, scaler, bounds, owner=panel, stride=step)
+        pred, _ = run_network(self.model_, windows)  # (S * n, H, Q)
         pred = scaler.inverse_transform(pred, np.repeat(scaler.series_numbers(panel.ids), n))
         columns = self._output_columns(quantiles)
         return pred[..., columns].reshape(panel.n_series, n, self.horizon, len(columns))
@@ -373,29 +328,20 @@ class NeuralForecaster(BaseForecaster):
     def _predict(
         self, panel: Panel, times: np.ndarray, future: np.ndarray | None, quantiles: list[float]
     ) -> np.ndarray:
-        windows, scaler = self._last_windows(panel, times, future)
-        pred, _ = self._run(windows)
+        windows, scaler = self.last_windows(panel, future)
+        pred, _ = run_network(self.model_, windows)
         pred = scaler.inverse_transform(pred, scaler.series_numbers(panel.ids))  # (S, H, Q)
         return pred[..., self._output_columns(quantiles)]  # (S, H, 1 + len(quantiles))
 
-    def export_onnx(self, path: str | Path, *, opset: int | None = None) -> Path:
-        """Write the network, with the target scaling inside the graph, as one ONNX file.
-
-        See :func:`tsattn.export.export_onnx` for the inputs and :func:`tsattn.export.onnx_inputs`
-        to build them; needs ``pip install 'tsattn[onnx]'``.
-        """
-        from tsattn.export import export_onnx
-
-        return export_onnx(self, path, opset=opset)
-
     def predict_attention(self, df: Any = None, *, X_future: Any = None) -> np.ndarray:
-        """Attention of each forecast step over the lookback, ``(S, H, n)``; rows sum to 1.
+        """Attention of each forecast step over the lookback, ``(S, H, P)``; rows sum to 1.
 
-        ``n`` is the number of encoder steps or lookback segments the network attends over.
+        ``P`` is the number of encoder steps or lookback segments the network attends over.
         Raises ``ValueError`` for a network without attention.
         """
-        panel, times, future = self._prepare_predict(df, X_future)
-        _, attention = self._run(self._last_windows(panel, times, future)[0], return_attention=True)
+        panel, future = self.predict_inputs(df, X_future)
+        windows, _ = self.last_windows(panel, future)
+        _, attention = run_network(self.model_, windows, return_attention=True)
         if attention is None:
             raise ValueError(
                 f"{type(self).__name__} has no attention weights; use AttentionLSTMForecaster or TransformerForecaster."
@@ -403,43 +349,93 @@ class NeuralForecaster(BaseForecaster):
         return attention
 
 
-def _extend(
-    panel: Panel, times: np.ndarray, future: np.ndarray | None, future_names: list[str]
-) -> Panel:
-    """The panel with the ``H`` forecast rows appended to every series (target NaN)."""
-    n_series, horizon = times.shape
-    shift = np.arange(n_series) * horizon  # (S,)
-    hist_pos = np.arange(panel.n_rows) + np.repeat(shift, panel.lengths)  # (N,)
-    fut_pos = ((panel.offsets[1:] + shift)[:, None] + np.arange(horizon)).ravel()  # (S * H,)
-    n = panel.n_rows + n_series * horizon
+def _network_params(
+    est: NeuralForecaster, past, future, static, options: dict[str, Any]
+) -> dict[str, Any]:
+    """The network's constructor arguments: sizes given by the data, then the user's options."""
+    sizes = {"hidden_size": est.hidden_size, "num_layers": est.num_layers, "dropout": est.dropout}
+    return {
+        "lookback": est.lookback,
+        "horizon": est.horizon,
+        "n_past_covariates": 0 if past is None else past.shape[1],
+        "n_future_covariates": 0 if future is None else future.shape[1],
+        "n_static": 0 if static is None else static.shape[1],
+        "n_quantiles": max(1, len(est.quantile_levels)),
+        "revin": est.revin,
+        **{k: v for k, v in sizes.items() if v is not None},
+        **options,
+    }
 
-    def place(history: np.ndarray, ahead: np.ndarray | None, dtype) -> np.ndarray:
-        out = np.full(n, np.nan, dtype=dtype) if ahead is None else np.empty(n, dtype=dtype)
-        out[hist_pos] = history
-        if ahead is not None:
-            out[fut_pos] = ahead.ravel()
-        return out
 
-    time = np.empty(n, dtype=panel.time.dtype)
-    time[hist_pos], time[fut_pos] = panel.time, times.ravel()
-    covariates = {}
-    for name, values in panel.covariates.items():
-        ahead = future[..., future_names.index(name)] if name in future_names else None
-        covariates[name] = place(values, ahead, np.float32)
-    offsets = panel.offsets + np.arange(n_series + 1) * horizon
-    return Panel(
-        ids=panel.ids,
-        offsets=offsets,
-        time=time,
-        target=place(panel.target, None, np.float32),
-        covariates=covariates,
-        freq=panel.freq,
-        tz=panel.tz,
-        report=ValidationReport(counts=panel.report.counts),
-        id_col=panel.id_col,
-        time_col=panel.time_col,
-        target_col=panel.target_col,
+def _trainer(est: NeuralForecaster) -> Trainer:
+    """The Trainer for ``est``'s training parameters."""
+    levels = est.quantile_levels
+    return Trainer(
+        max_epochs=est.max_epochs,
+        max_steps=est.max_steps,
+        time_budget=est.time_budget,
+        learning_rate=est.learning_rate,
+        patience=est.patience,
+        loss="quantile" if levels else est.loss,
+        quantiles=levels or None,
+        device=est.device,
+        random_state=est.random_state,
+        verbose=est.verbose,
     )
+
+
+def _check_training_params(est: NeuralForecaster) -> None:
+    """Check the network, training and data parameters of a neural forecaster."""
+    check_param("hidden_size", est.hidden_size, low=1, integer=True, allow_none=True)
+    check_param("num_layers", est.num_layers, low=1, integer=True, allow_none=True)
+    check_param("dropout", est.dropout, low=0, high=0.9, allow_none=True)
+    check_param("learning_rate", est.learning_rate, low=0, low_open=True)
+    check_param("batch_size", est.batch_size, low=1, integer=True)
+    check_param("max_epochs", est.max_epochs, low=1, integer=True)
+    check_param("max_steps", est.max_steps, low=1, integer=True, allow_none=True)
+    check_param("time_budget", est.time_budget, low=0, low_open=True, allow_none=True)
+    check_param("patience", est.patience, low=1, integer=True, allow_none=True)
+    check_param("val_size", est.val_size, low=0, high=0.5)
+    check_param("random_state", est.random_state, low=0, integer=True, allow_none=True)
+    check_param("verbose", est.verbose, low=0, integer=True)
+    check_choice("loss", est.loss, LOSSES)
+    check_choice("scaler", est.scaler, [*SCALER_METHODS, None])
+    check_choice("fill", est.fill, ["ffill", "interpolate", "zero", None])
+    check_choice("revin", est.revin, [True, False, "mean", "last"])
+    check_choice("calendar", est.calendar, [True, False])
+    check_quantiles("quantiles", est.quantiles)
+    if est.loss == "quantile" and not est.quantiles:
+        raise ValueError("loss='quantile' needs quantiles=[...], e.g. [0.1, 0.5, 0.9].")
+    if not isinstance(est.device, str):
+        raise ValueError(
+            f"device={est.device!r} is invalid; expected 'auto', 'cpu', 'cuda' or 'mps'."
+        )
+
+
+@torch.no_grad()
+def run_network(
+    model: nn.Module, windows: Windows, *, chunk_size: int = 1024, return_attention: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Forecasts ``(B, H, Q)`` (and attention ``(B, H, P)`` or None) for every window, in chunks."""
+    model.eval()
+    preds, weights = [], []
+    for i in range(0, len(windows), chunk_size):
+        b = windows.gather(np.arange(i, min(i + chunk_size, len(windows))))
+        out = model(
+            b.past_target,
+            b.past_covariates,
+            b.future_covariates,
+            b.static,
+            return_attention=return_attention,
+        )
+        if return_attention:
+            out, attn = out
+            weights.append(attn)
+        preds.append(out)
+    attention = None
+    if return_attention and weights and weights[0] is not None:
+        attention = torch.cat(weights).numpy()
+    return torch.cat(preds).numpy(), attention
 
 
 class LSTMForecaster(NeuralForecaster):
@@ -449,7 +445,7 @@ class LSTMForecaster(NeuralForecaster):
 
 
 class TransformerForecaster(NeuralForecaster):
-    """Temporal Transformer over lookback patches with horizon queries (see ``TransformerNet``)."""
+    """Temporal Transformer over lookback segments with horizon queries (see ``TransformerNet``)."""
 
     model_name = "transformer"
 

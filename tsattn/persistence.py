@@ -8,9 +8,11 @@ A saved forecaster is a directory:
 * ``weights.safetensors``: the network's weights (neural forecasters only);
 * ``history.safetensors``: the tail of each series that ``predict()`` without data continues.
 
-Loading checks the checksums before reading a tensor file, reads tensors with safetensors (which
-holds no code), and rebuilds everything else from JSON, so a tampered or truncated file gives a
-clear error and never executes anything.
+Reading (:func:`read_config`, :func:`read_history`, :func:`read_weights`) checks the checksums
+before reading a tensor file, reads tensors with safetensors (which holds no code), and takes
+everything else from JSON, so a tampered or truncated file gives a clear error and never executes
+anything. This module knows no estimator class: :func:`tsattn.estimators.load` looks the saved
+class up in the registry and rebuilds the forecaster from what is read here.
 """
 
 from __future__ import annotations
@@ -25,18 +27,10 @@ import pandas as pd
 
 from tsattn.data.panel import Panel, ValidationReport
 
-__all__ = ["FORMAT_VERSION", "load", "save"]
+__all__ = ["FORMAT_VERSION", "read_config", "read_history", "read_weights", "save"]
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, HISTORY = "config.json", "weights.safetensors", "history.safetensors"
-
-
-def _registry() -> dict[str, type]:
-    from tsattn import neural, statistical
-
-    classes = [getattr(neural, n) for n in neural.__all__ if n != "NeuralForecaster"]
-    classes += [getattr(statistical, n) for n in statistical.__all__]
-    return {cls.__name__: cls for cls in classes}
 
 
 def _sha256(path: Path) -> str:
@@ -57,12 +51,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _tail(panel: Panel, length: int | None) -> Panel:
-    """The last ``length`` rows of every series (all rows when None)."""
-    keep = panel.lengths if length is None else np.minimum(panel.lengths, length)
-    return panel.slice_series(panel.lengths - keep, panel.lengths)
-
-
 def save(forecaster: Any, path: str | Path) -> Path:
     """Write a fitted forecaster to directory ``path`` (created; existing files replaced)."""
     from safetensors.numpy import save_file as save_numpy
@@ -70,11 +58,11 @@ def save(forecaster: Any, path: str | Path) -> Path:
 
     import tsattn
 
-    forecaster._check_fitted()
+    forecaster.check_fitted()
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     neural = hasattr(forecaster, "model_")
-    history = _tail(forecaster.history_, forecaster.lookback)
+    history = forecaster.history_.tail(forecaster.lookback)
     tensors = {
         "target": history.target,
         "time": history.time.view(np.int64) if history.time.dtype.kind == "M" else history.time,
@@ -90,7 +78,7 @@ def save(forecaster: Any, path: str | Path) -> Path:
         "tsattn_version": tsattn.__version__,
         "class": type(forecaster).__name__,
         "params": _jsonable(forecaster.get_params()),
-        "columns": forecaster.columns_,
+        "columns": forecaster.columns_.to_dict(),
         "freq": _jsonable(forecaster.freq_),
         "tz": forecaster.tz_,
         "time_is_datetime": forecaster.time_is_datetime_,
@@ -121,7 +109,7 @@ def save(forecaster: Any, path: str | Path) -> Path:
     return path
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def read_config(path: Path) -> dict[str, Any]:
     import tsattn
 
     if not (path / CONFIG).is_file():
@@ -156,30 +144,20 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def load(path: str | Path) -> Any:
-    """Load a forecaster written by :func:`save` (or ``forecaster.save``)."""
+def read_history(path: Path, config: dict[str, Any]) -> Panel:
+    """The saved tail of every series, as a :class:`Panel` (checksums already checked)."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file as load_numpy
 
-    path = Path(path)
-    config = _read_config(path)
-    registry = _registry()
-    cls = registry.get(config.get("class"))
-    if cls is None:
-        raise ValueError(
-            f"{path / CONFIG} names class {config.get('class')!r}, which is not one of {sorted(registry)}."
-        )
     try:
-        forecaster = cls(**config["params"])
         arrays = load_numpy(str(path / HISTORY))
-    except (TypeError, SafetensorError) as err:
+    except SafetensorError as err:
         raise ValueError(f"{path} cannot be loaded: {err}") from err
     covariate_names = config["history"]["covariates"]
-    offsets = arrays["offsets"]
     datetime = config["time_is_datetime"]
-    panel = Panel(
+    return Panel(
         ids=np.asarray(config["history"]["ids"], dtype=object),
-        offsets=offsets,
+        offsets=arrays["offsets"],
         time=arrays["time"].view("datetime64[ns]") if datetime else arrays["time"],
         target=arrays["target"],
         covariates={name: arrays[f"covariate_{k}"] for k, name in enumerate(covariate_names)},
@@ -190,40 +168,14 @@ def load(path: str | Path) -> Any:
         time_col=config["columns"]["time"],
         target_col=config["columns"]["target"],
     )
-    forecaster.columns_ = config["columns"]
-    forecaster.freq_, forecaster.tz_ = config["freq"], config["tz"]
-    forecaster.time_is_datetime_, forecaster.output_polars_ = datetime, config["output_polars"]
-    forecaster.history_ = panel
-    if "conformal_scores" in config:
-        forecaster.conformal_scores_ = config["conformal_scores"]
-    if "network" in config:
-        _load_network(forecaster, path, config)
-    else:
-        forecaster.n_series_ = panel.n_series
-    return forecaster
 
 
-def _load_network(forecaster: Any, path: Path, config: dict[str, Any]) -> None:
+def read_weights(path: Path) -> dict[str, Any]:
+    """The network's tensors, read with safetensors onto the CPU (checksums already checked)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from tsattn.data.features import SeriesScaler
-    from tsattn.models import build_model
-
-    network = config["network"]
-    if network.get("name") != forecaster.model_name:
-        raise ValueError(
-            f"{path / CONFIG}: network {network.get('name')!r} does not belong to {type(forecaster).__name__}."
-        )
     try:
-        model = build_model(network["name"], **network["params"])
-        state = load_file(str(path / WEIGHTS), device="cpu")
-        model.load_state_dict(state, strict=True)
-    except (TypeError, RuntimeError, SafetensorError) as err:
+        return load_file(str(path / WEIGHTS), device="cpu")
+    except SafetensorError as err:
         raise ValueError(f"{path / WEIGHTS} does not fit the saved network: {err}") from err
-    forecaster.model_ = model.eval()
-    forecaster.network_params_ = network["params"]
-    forecaster.scaler_ = SeriesScaler.from_state(config["scaler"])
-    if "static" in config:
-        forecaster.static_center_ = config["static"]["center"]
-        forecaster.static_scale_ = config["static"]["scale"]

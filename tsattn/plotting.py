@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tsattn._validation import to_pandas_frame
+from tsattn.data.frames import to_pandas_frame
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -320,8 +320,8 @@ def plot_attention(
     lookback : int, optional
         Lookback of the model; checked against ``n`` and used to label per-step columns.
     segment_length : int, optional
-        Steps per column (the network's ``segment_length`` or ``patch_length``); columns are
-        then labelled by how many steps before the last observed one (``t``) they end.
+        Steps per column (the network's ``segment_length``); columns are then labelled by how
+        many steps before the last observed one (``t``) they end.
     stride : int, optional
         Steps between column starts when segments overlap (the Transformer's ``stride``);
         default: ``segment_length``.

@@ -15,7 +15,8 @@ import numpy as np
 
 from tsattn import baselines
 from tsattn.data.panel import Panel
-from tsattn.forecaster import BaseForecaster, check_choice, check_param
+from tsattn.forecaster import BaseForecaster
+from tsattn.params import check_choice, check_param
 
 __all__ = [
     "ARIMAForecaster",
@@ -37,17 +38,21 @@ def _last_values(panel: Panel, length: int) -> np.ndarray:
 class StatisticalForecaster(BaseForecaster):
     """Shared parts of the statistical forecasters; ``lookback=None`` uses the whole history."""
 
-    _needs_windows = False
-
-    def _check_common(self) -> None:
+    def _check_params(self) -> None:
         check_param("horizon", self.horizon, low=1, integer=True)
         check_param("lookback", self.lookback, low=1, integer=True, allow_none=True)
 
-    def _min_length(self) -> int:
+    @property
+    def min_history(self) -> int:
         return self.lookback or 1
 
     def _fit(self, panel: Panel) -> None:
         self.n_series_ = panel.n_series
+
+    def restore(self, config: dict[str, Any], history: Panel, weights: Any = None):
+        super().restore(config, history)
+        self.n_series_ = history.n_series
+        return self
 
     def _predict(
         self, panel: Panel, times: np.ndarray, future: np.ndarray | None, quantiles: list[float]
@@ -63,7 +68,8 @@ class _NaiveFamily(StatisticalForecaster):
         self.horizon = horizon
         self.lookback = lookback
 
-    def _min_length(self) -> int:
+    @property
+    def min_history(self) -> int:
         return self.lookback or 2
 
     def _forecast(self, panel: Panel) -> np.ndarray:
@@ -119,9 +125,11 @@ class SeasonalNaiveForecaster(StatisticalForecaster):
         self.lookback = lookback
 
     def _check_params(self) -> None:
+        super()._check_params()
         check_param("season_length", self.season_length, low=1, integer=True)
 
-    def _min_length(self) -> int:
+    @property
+    def min_history(self) -> int:
         return self.season_length
 
     def _forecast(self, panel: Panel) -> np.ndarray:
@@ -191,11 +199,13 @@ class ETSForecaster(_StatsmodelsForecaster):
         self.n_jobs = n_jobs
 
     def _check_params(self) -> None:
+        super()._check_params()
         check_param("season_length", self.season_length, low=1, integer=True)
         check_choice("trend", self.trend, ["add", None])
         check_choice("seasonal", self.seasonal, ["add", "mul", None])
 
-    def _min_length(self) -> int:
+    @property
+    def min_history(self) -> int:
         return max(2 * self.season_length, 10) if self.seasonal else 10
 
     def _statsmodels_forecast(self, y: np.ndarray) -> Any:
@@ -242,6 +252,7 @@ class ARIMAForecaster(_StatsmodelsForecaster):
         self.n_jobs = n_jobs
 
     def _check_params(self) -> None:
+        super()._check_params()
         check_param("season_length", self.season_length, low=1, integer=True)
         for name, value in (("order", self.order), ("seasonal_order", self.seasonal_order)):
             if len(tuple(value)) != 3 or not all(isinstance(v, int) and v >= 0 for v in value):
@@ -249,7 +260,8 @@ class ARIMAForecaster(_StatsmodelsForecaster):
                     f"{name}={value!r} is invalid; expected three non-negative integers."
                 )
 
-    def _min_length(self) -> int:
+    @property
+    def min_history(self) -> int:
         return max(3 * self.season_length, 20)
 
     def _statsmodels_forecast(self, y: np.ndarray) -> Any:
@@ -281,9 +293,11 @@ class ThetaForecaster(_StatsmodelsForecaster):
         self.n_jobs = n_jobs
 
     def _check_params(self) -> None:
+        super()._check_params()
         check_param("season_length", self.season_length, low=1, integer=True)
 
-    def _min_length(self) -> int:
+    @property
+    def min_history(self) -> int:
         return max(2 * self.season_length, 4)
 
     def _statsmodels_forecast(self, y: np.ndarray) -> Any:

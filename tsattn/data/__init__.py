@@ -1,7 +1,10 @@
 """Data layer: validation into a :class:`Panel`, windows, loaders, splits and features.
 
 Names load on first use (PEP 562), so ``from tsattn.data import check_panel`` does not import
-torch, and ``tsattn._validation`` can be imported on its own.
+torch. The flow, module by module: ``frames`` (the pandas/polars edge and column roles) ->
+``validation`` (``check_panel``: stages over the rows, with ``timestamps`` for time columns) ->
+``panel`` (contiguous arrays) -> ``splits`` / ``features`` -> ``windows`` (zero-copy views) ->
+``loader`` (batches).
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import importlib
 from typing import Any
 
 _SOURCES = {
-    "check_panel": "tsattn._validation",
+    "check_panel": "tsattn.data.validation",
+    "ColumnRoles": "tsattn.data.frames",
+    "FrameLike": "tsattn.data.frames",
+    "future_times": "tsattn.data.timestamps",
     "Panel": "tsattn.data.panel",
     "ValidationReport": "tsattn.data.panel",
     "wide_to_long": "tsattn.data.frames",
@@ -26,7 +32,7 @@ _SOURCES = {
     "split_by_time": "tsattn.data.splits",
     "standard_split": "tsattn.data.splits",
     "FeatureSet": "tsattn.data.features",
-    "SeriesScaler": "tsattn.data.features",
+    "SeriesScaler": "tsattn.data.scaling",
     "build_features": "tsattn.data.features",
     "calendar_feature_names": "tsattn.data.features",
     "calendar_features": "tsattn.data.features",

@@ -1,4 +1,4 @@
-"""Features for the networks: per-series scalers, calendar encodings, lags and rolling windows.
+"""Covariates for the networks: calendar encodings, lags and rolling windows, past and future apart.
 
 Two kinds of covariates must never be mixed up, because :func:`tsattn.data.make_windows` shows
 them to the network over different rows:
@@ -11,432 +11,35 @@ them to the network over different rows:
 :func:`build_features` returns the two groups apart, ready for ``make_windows(...,
 past_covariates=, future_covariates=)``. Lags and rolling statistics at row ``t`` use rows ``<= t``
 of the same series only, so a past-only covariate in a window never sees the window's horizon.
-
-Scalers learn per-series statistics from the training rows only (``fit(panel, bounds=split.train)``)
-and keep them as plain numbers (:meth:`SeriesScaler.get_state`) so they persist as JSON, never
-as a pickle.
+Per-series scaling lives in :mod:`tsattn.data.scaling`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import torch
 from pandas.api.indexers import BaseIndexer
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
-from tsattn.data.panel import Panel
+from tsattn.data.panel import Panel, check_is_panel
+from tsattn.data.scaling import SeriesScaler
+from tsattn.data.timestamps import parse_freq
 
 __all__ = [
     "CALENDAR_FEATURES",
     "ROLLING_STATS",
-    "SCALER_METHODS",
     "FeatureSet",
-    "Scaled",
-    "SeriesScaler",
     "build_features",
     "calendar_feature_names",
     "calendar_features",
     "lag_features",
     "rolling_features",
+    "static_features",
 ]
 
-SCALER_METHODS = ("standard", "robust", "minmax")
 ROLLING_STATS = ("mean", "std", "min", "max", "median", "sum")
-_STATE_VERSION = 1
-# A column counts as constant when its spread is below float32 resolution at its magnitude.
-_CONSTANT_RTOL = 10 * float(np.finfo(np.float32).eps)
-
-ScalerMethod = Literal["standard", "robust", "minmax"]
-
-
-# -- scalers -----------------------------------------------------------------------------------
-
-
-class Scaled(NamedTuple):
-    """Scaled columns, row-aligned with the panel.
-
-    ``target`` is ``(N,)`` float32; ``covariates`` is ``(N, C)`` float32 in the order of
-    ``SeriesScaler.covariate_names_``, or None when the scaler scales no covariate.
-    """
-
-    target: np.ndarray
-    covariates: np.ndarray | None
-
-
-def _check_is_panel(panel: Any) -> None:
-    if not isinstance(panel, Panel):
-        raise TypeError(
-            f"expected a Panel, got {type(panel).__name__}; validate the frame first with "
-            "tsattn.data.check_panel(df)."
-        )
-
-
-def _rows_in(panel: Panel, bounds: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Global row numbers inside ``bounds`` and the series number of each (no loop over series)."""
-    if bounds is None:
-        bounds = np.stack([panel.offsets[:-1], panel.offsets[1:]], axis=1)  # (S, 2)
-    if isinstance(bounds, tuple) and len(bounds) == 3 and hasattr(bounds, "train"):
-        raise TypeError("bounds is a whole Split; pass one part of it, e.g. bounds=split.train.")
-    bounds = np.asarray(bounds, dtype=np.int64)
-    if bounds.shape != (panel.n_series, 2):
-        raise ValueError(
-            f"bounds must have shape ({panel.n_series}, 2) (one [begin, end) row range per "
-            f"series), got {bounds.shape}; pass e.g. split.train from tsattn.data.splits."
-        )
-    if (bounds[:, 0] < panel.offsets[:-1]).any() or (bounds[:, 1] > panel.offsets[1:]).any():
-        raise ValueError("bounds reach outside their series; build them with tsattn.data.splits.")
-    lengths = bounds[:, 1] - bounds[:, 0]
-    empty = np.flatnonzero(lengths <= 0)
-    if len(empty):
-        raise ValueError(
-            f"{len(empty)} series have no rows inside bounds (first: {panel.ids[empty[0]]!r}), "
-            "so there is nothing to fit their statistics on; give every series at least one "
-            "training row or drop those series."
-        )
-    series = np.repeat(np.arange(panel.n_series), lengths)  # (n,)
-    first = np.cumsum(lengths) - lengths  # position of each series' first row in the selection
-    rows = np.arange(lengths.sum()) + np.repeat(bounds[:, 0] - first, lengths)  # (n,)
-    return rows, series
-
-
-class SeriesScaler(TransformerMixin, BaseEstimator):
-    """Scale the target (and covariates) of every series with statistics of its training rows.
-
-    Parameters
-    ----------
-    method : {'standard', 'robust', 'minmax'} or None
-        ``'standard'``: ``(x - mean) / std`` (population std, as sklearn's ``StandardScaler``);
-        ``'robust'``: ``(x - median) / IQR`` (as sklearn's ``RobustScaler``);
-        ``'minmax'``: ``(x - min) / (max - min)``, so training rows lie in [0, 1];
-        ``None``: identity (the scaler still records the series, so pipelines stay uniform).
-        A constant column (spread below float32 resolution) gets scale 1, so it maps to 0.
-    covariates : sequence of str, optional
-        Covariate columns to scale as well, each with its own per-series statistics. Default:
-        every covariate of the panel passed to :meth:`fit`; ``()`` scales the target only.
-    quantile_range : tuple of float
-        Percentiles ``(q_min, q_max)`` whose difference is the robust scale.
-
-    Attributes
-    ----------
-    ids_ : numpy.ndarray
-        ``(S,)`` ids of the series with statistics; row ``i`` of ``center_`` / ``scale_``.
-    covariate_names_ : list of str
-        Scaled covariates, in column order.
-    center_, scale_ : numpy.ndarray
-        ``(S, 1 + C)`` float64 statistics; column 0 is the target, then ``covariate_names_``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from tsattn.data import check_panel, split_by_fraction
-    >>> df = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=10, freq="D"),
-    ...                    "y": [1.0, 2, 3, 4, 5, 6, 7, 8, 90, 100]})
-    >>> panel = check_panel(df)
-    >>> scaler = SeriesScaler().fit(panel, bounds=split_by_fraction(panel, lookback=2).train)
-    >>> target, covariates = scaler.transform(panel)  # mean 4, std 2 of the first 7 rows
-    >>> target[:3].tolist(), covariates
-    ([-1.5, -1.0, -0.5], None)
-    >>> scaler.inverse_transform(target[None, -2:], [0])  # (B, H) forecasts of series 0
-    array([[ 90., 100.]], dtype=float32)
-    """
-
-    def __init__(
-        self,
-        method: ScalerMethod | None = "standard",
-        *,
-        covariates: Sequence[str] | None = None,
-        quantile_range: tuple[float, float] = (25.0, 75.0),
-    ) -> None:
-        self.method = method
-        self.covariates = covariates
-        self.quantile_range = quantile_range
-
-    # -- fitting ---------------------------------------------------------------------------
-
-    def fit(self, panel: Panel, bounds: np.ndarray | None = None) -> SeriesScaler:
-        """Learn per-series statistics from the rows inside ``bounds`` only.
-
-        Parameters
-        ----------
-        panel : Panel
-            Validated data (see :func:`tsattn.data.check_panel`).
-        bounds : numpy.ndarray, optional
-            ``(S, 2)`` global row ranges ``[begin, end)`` to learn from, typically
-            ``split.train``; default: every row (only right when no row is held out).
-
-        Returns
-        -------
-        SeriesScaler
-            ``self``, fitted.
-        """
-        _check_is_panel(panel)
-        names = self._covariate_names(panel)
-        self.ids_ = np.asarray(panel.ids, dtype=object).copy()
-        self.covariate_names_ = names
-        self.center_, self.scale_ = self._statistics(panel, bounds, names)
-        return self
-
-    def add_series(
-        self, panel: Panel, bounds: np.ndarray | None = None, *, overwrite: bool = False
-    ) -> SeriesScaler:
-        """Learn statistics for series that :meth:`fit` did not see, from their given history.
-
-        A global model forecasting a new series scales it with statistics of the history
-        supplied at prediction time. Series already known keep their training statistics
-        unless ``overwrite=True``.
-
-        Parameters
-        ----------
-        panel : Panel
-            History of the series (it must hold the covariates in ``covariate_names_``).
-        bounds : numpy.ndarray, optional
-            ``(S, 2)`` row ranges of ``panel`` to learn from; default: every row.
-        overwrite : bool
-            Refit the statistics of series already known as well.
-
-        Returns
-        -------
-        SeriesScaler
-            ``self``, with the statistics of the new series appended.
-        """
-        check_is_fitted(self)
-        _check_is_panel(panel)
-        self._require_columns(panel)
-        center, scale = self._statistics(panel, bounds, self.covariate_names_)
-        known = pd.Index(self.ids_).get_indexer(np.asarray(panel.ids, dtype=object))  # (S,)
-        new = known < 0
-        if overwrite:
-            self.center_[known[~new]] = center[~new]
-            self.scale_[known[~new]] = scale[~new]
-        self.ids_ = np.concatenate([self.ids_, np.asarray(panel.ids, dtype=object)[new]])
-        self.center_ = np.concatenate([self.center_, center[new]])
-        self.scale_ = np.concatenate([self.scale_, scale[new]])
-        return self
-
-    def _covariate_names(self, panel: Panel) -> list[str]:
-        if self.covariates is None:
-            return list(panel.covariate_names)
-        if isinstance(self.covariates, str):
-            raise TypeError(
-                f"covariates must be a sequence of column names, got the string "
-                f"{self.covariates!r}; pass [{self.covariates!r}]."
-            )
-        names = list(self.covariates)
-        unknown = [c for c in names if c not in panel.covariates]
-        if unknown:
-            raise ValueError(
-                f"covariates {unknown} are not in the panel; available: {panel.covariate_names}."
-            )
-        return names
-
-    def _require_columns(self, panel: Panel) -> None:
-        missing = [c for c in self.covariate_names_ if c not in panel.covariates]
-        if missing:
-            raise ValueError(
-                f"the panel lacks covariates {missing} that the scaler was fitted on; "
-                f"it has {panel.covariate_names}. Pass a panel with the same covariate columns."
-            )
-
-    def _statistics(
-        self, panel: Panel, bounds: np.ndarray | None, names: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``(S, 1 + C)`` centre and scale of every series, from the rows inside ``bounds``."""
-        if self.method is not None and self.method not in SCALER_METHODS:
-            raise ValueError(
-                f"Unknown scaling method {self.method!r}; expected None or one of {SCALER_METHODS}."
-            )
-        q_min, q_max = self.quantile_range
-        if not 0 <= q_min < q_max <= 100:
-            raise ValueError(
-                f"quantile_range must satisfy 0 <= q_min < q_max <= 100, got {self.quantile_range}."
-            )
-        rows, series = _rows_in(panel, bounds)
-        n_columns = 1 + len(names)
-        if self.method is None:
-            return np.zeros((panel.n_series, n_columns)), np.ones((panel.n_series, n_columns))
-        columns = [panel.target, *(panel.covariates[c] for c in names)]
-        values = pd.DataFrame(
-            {k: col[rows].astype(np.float64) for k, col in enumerate(columns)}
-        )  # (n, 1 + C)
-        groups = values.groupby(series, sort=True)
-        low, high = groups.min().to_numpy(), groups.max().to_numpy()  # (S, 1 + C)
-        if self.method == "standard":
-            center, scale = groups.mean().to_numpy(), groups.std(ddof=0).to_numpy()
-        elif self.method == "robust":
-            center = groups.median().to_numpy()
-            upper = groups.quantile(q_max / 100).to_numpy()
-            scale = upper - groups.quantile(q_min / 100).to_numpy()
-        else:
-            center, scale = low, high - low
-        magnitude = np.maximum(np.abs(low), np.abs(high))
-        scale = np.where(scale <= _CONSTANT_RTOL * magnitude, 1.0, scale)
-        return center, scale
-
-    # -- applying --------------------------------------------------------------------------
-
-    def series_numbers(self, ids: Sequence[Any] | np.ndarray) -> np.ndarray:
-        """Rows of ``center_`` / ``scale_`` for series ``ids`` (e.g. ``panel.ids``).
-
-        Raises
-        ------
-        ValueError
-            When an id has no statistics; :meth:`add_series` learns them.
-        """
-        check_is_fitted(self)
-        ids = np.asarray(ids, dtype=object)
-        found = pd.Index(self.ids_).get_indexer(ids)  # (S,)
-        if (found < 0).any():
-            unseen = list(ids[found < 0][:5])
-            raise ValueError(
-                f"{int((found < 0).sum())} series have no scaling statistics (first: {unseen}); "
-                "call scaler.add_series(panel) with their history first, or fit on them."
-            )
-        return found.astype(np.int64)
-
-    def transform(self, panel: Panel) -> Scaled:
-        """Scale the panel's target and the fitted covariates, series by series.
-
-        Parameters
-        ----------
-        panel : Panel
-            Data whose series all have statistics (fitted or added with :meth:`add_series`).
-
-        Returns
-        -------
-        Scaled
-            ``target`` ``(N,)`` and ``covariates`` ``(N, C)`` (or None), float32, row-aligned.
-        """
-        check_is_fitted(self)
-        _check_is_panel(panel)
-        self._require_columns(panel)
-        stats = np.repeat(self.series_numbers(panel.ids), panel.lengths)  # (N,)
-        center, scale = self.center_[stats], self.scale_[stats]  # (N, 1 + C)
-        target = ((panel.target - center[:, 0]) / scale[:, 0]).astype(np.float32)
-        if not self.covariate_names_:
-            return Scaled(target, None)
-        raw = np.stack([panel.covariates[c] for c in self.covariate_names_], axis=1)  # (N, C)
-        covariates = ((raw - center[:, 1:]) / scale[:, 1:]).astype(np.float32)
-        return Scaled(target, covariates)
-
-    def inverse_transform(
-        self, values: np.ndarray | torch.Tensor, series: np.ndarray | torch.Tensor
-    ) -> np.ndarray | torch.Tensor:
-        """Map scaled target values (e.g. forecasts) back to the original units.
-
-        Parameters
-        ----------
-        values : numpy.ndarray or torch.Tensor
-            ``(B, ...)`` scaled target values, e.g. forecasts ``(B, H)`` or ``(B, H, Q)``.
-        series : numpy.ndarray or torch.Tensor
-            ``(B,)`` row of each value's statistics (``Batch.series`` when the scaler was fitted
-            on the batch's panel; otherwise ``scaler.series_numbers(panel.ids)[batch.series]``).
-
-        Returns
-        -------
-        numpy.ndarray or torch.Tensor
-            Same type, shape and (for tensors) device as ``values``.
-        """
-        check_is_fitted(self)
-        index = series.cpu().numpy() if isinstance(series, torch.Tensor) else np.asarray(series)
-        if index.ndim != 1 or len(index) != len(values):
-            raise ValueError(
-                f"series must be a (B,) array with one entry per row of values; got shape "
-                f"{index.shape} for values of shape {tuple(values.shape)}."
-            )
-        if not np.issubdtype(index.dtype, np.integer):
-            raise TypeError(
-                f"series must hold integer series numbers, got dtype {index.dtype}; map ids "
-                "with scaler.series_numbers(ids)."
-            )
-        if index.size and (index.min() < 0 or index.max() >= len(self.ids_)):
-            raise ValueError(
-                f"series numbers must lie in [0, {len(self.ids_)}), got "
-                f"[{index.min()}, {index.max()}]."
-            )
-        shape = (len(index),) + (1,) * (values.ndim - 1)  # broadcast over H (and Q)
-        center = self.center_[index, 0].reshape(shape)
-        scale = self.scale_[index, 0].reshape(shape)
-        if isinstance(values, torch.Tensor):
-            as_tensor = {"dtype": values.dtype, "device": values.device}
-            return values * torch.as_tensor(scale, **as_tensor) + torch.as_tensor(
-                center, **as_tensor
-            )
-        values = np.asarray(values)
-        dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
-        return (values * scale + center).astype(dtype, copy=False)
-
-    # -- persistence -------------------------------------------------------------------------
-
-    def get_state(self) -> dict[str, Any]:
-        """Parameters and statistics as plain lists and numbers, for ``json.dumps``.
-
-        Raises
-        ------
-        TypeError
-            When a series id is not a str, int, float or bool and so has no JSON form.
-        """
-        check_is_fitted(self)
-        ids = [i.item() if isinstance(i, np.generic) else i for i in self.ids_]
-        bad = [i for i in ids if not isinstance(i, str | int | float | bool)]
-        if bad:
-            raise TypeError(
-                f"series id {bad[0]!r} ({type(bad[0]).__name__}) has no JSON form; use str or "
-                "int ids (e.g. df[id_col].astype(str)) before check_panel."
-            )
-        return {
-            "version": _STATE_VERSION,
-            "params": {
-                "method": self.method,
-                "covariates": None if self.covariates is None else list(self.covariates),
-                "quantile_range": [float(q) for q in self.quantile_range],
-            },
-            "ids": ids,
-            "covariate_names": list(self.covariate_names_),
-            "center": self.center_.tolist(),
-            "scale": self.scale_.tolist(),
-        }
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> SeriesScaler:
-        """Rebuild a fitted scaler from :meth:`get_state` output (e.g. after ``json.loads``)."""
-        expected = {"version", "params", "ids", "covariate_names", "center", "scale"}
-        if not isinstance(state, dict) or set(state) != expected:
-            keys = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ValueError(
-                f"not a SeriesScaler state: expected keys {sorted(expected)}, got {keys}; "
-                "pass the dict returned by SeriesScaler.get_state()."
-            )
-        if state["version"] != _STATE_VERSION:
-            raise ValueError(
-                f"SeriesScaler state version {state['version']!r} is not supported (this "
-                f"tsattn reads version {_STATE_VERSION}); refit the scaler."
-            )
-        params = state["params"]
-        covariates = params["covariates"]
-        scaler = cls(
-            params["method"],
-            covariates=None if covariates is None else tuple(covariates),
-            quantile_range=tuple(params["quantile_range"]),
-        )
-        n_columns = 1 + len(state["covariate_names"])
-        center = np.asarray(state["center"], dtype=np.float64).reshape(-1, n_columns)
-        scale = np.asarray(state["scale"], dtype=np.float64).reshape(-1, n_columns)
-        if not len(center) == len(scale) == len(state["ids"]):
-            raise ValueError(
-                f"inconsistent SeriesScaler state: {len(state['ids'])} ids but "
-                f"{len(center)} / {len(scale)} rows of statistics."
-            )
-        ids = np.empty(len(state["ids"]), dtype=object)
-        ids[:] = state["ids"]
-        scaler.ids_ = ids
-        scaler.covariate_names_ = list(state["covariate_names"])
-        scaler.center_, scaler.scale_ = center, scale
-        return scaler
 
 
 # -- calendar features ---------------------------------------------------------------------
@@ -454,12 +57,7 @@ CALENDAR_FEATURES = (
 
 def _step_days(freq: str) -> float:
     """Average step of a pandas frequency alias in days (calendar offsets included)."""
-    try:
-        offset = pd.tseries.frequencies.to_offset(freq)
-    except ValueError as err:
-        raise ValueError(
-            f"freq={freq!r} is not a pandas frequency alias (e.g. 'h', 'D', 'W', 'MS')."
-        ) from err
+    offset = pd.tseries.frequencies.to_offset(parse_freq(freq, is_datetime=True)[1])
     start = offset.rollforward(pd.Timestamp("2001-01-01"))
     return (start + 12 * offset - start) / pd.Timedelta(days=12)
 
@@ -683,6 +281,46 @@ class FeatureSet(NamedTuple):
     future_names: list[str]
 
 
+def _check_covariates(
+    panel: Panel, past: Sequence[str], future: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """``past`` and ``future`` as lists of covariates of ``panel``, none of them in both."""
+    check_is_panel(panel)
+    past = [past] if isinstance(past, str) else list(past)
+    future = [future] if isinstance(future, str) else list(future)
+    unknown = [c for c in (*past, *future) if c not in panel.covariates]
+    if unknown:
+        raise ValueError(
+            f"covariates {unknown} are not in the panel; available: {panel.covariate_names}."
+        )
+    both = sorted(set(past) & set(future))
+    if both:
+        raise ValueError(
+            f"covariates {both} are listed as both past and future; a known-future covariate is "
+            "seen over the lookback too, so list it under future only."
+        )
+    return past, future
+
+
+def _inputs(panel: Panel, scaler: SeriesScaler | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(N,)`` target and ``(N,)`` covariate columns by name, scaled where ``scaler`` scales them."""
+    target, covariates = panel.target, dict(panel.covariates)
+    if scaler is not None:
+        scaled = scaler.transform(panel)
+        target = scaled.target
+        for k, name in enumerate(scaler.covariate_names_):
+            covariates[name] = scaled.covariates[:, k]
+    return target, covariates
+
+
+def _stack(columns: list[np.ndarray]) -> np.ndarray | None:
+    """Columns ``(N, k)`` side by side as one ``(N, C)`` float32 array; None when ``C`` is 0."""
+    columns = [c for c in columns if c.shape[1]]
+    if not columns:
+        return None
+    return np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=np.float32)  # (N, C)
+
+
 def build_features(
     panel: Panel,
     *,
@@ -741,27 +379,8 @@ def build_features(
     >>> tuple(batch.past_covariates.shape), tuple(batch.future_covariates.shape)
     ((1, 14, 4), (1, 21, 9))
     """
-    _check_is_panel(panel)
-    past = [past] if isinstance(past, str) else list(past)
-    future = [future] if isinstance(future, str) else list(future)
-    unknown = [c for c in (*past, *future) if c not in panel.covariates]
-    if unknown:
-        raise ValueError(
-            f"covariates {unknown} are not in the panel; available: {panel.covariate_names}."
-        )
-    both = sorted(set(past) & set(future))
-    if both:
-        raise ValueError(
-            f"covariates {both} are listed as both past and future; a known-future covariate is "
-            "seen over the lookback too, so list it under future only."
-        )
-    target, covariates = panel.target, dict(panel.covariates)
-    if scaler is not None:
-        scaled = scaler.transform(panel)
-        target = scaled.target
-        for k, name in enumerate(scaler.covariate_names_):
-            covariates[name] = scaled.covariates[:, k]
-
+    past, future = _check_covariates(panel, past, future)
+    target, covariates = _inputs(panel, scaler)
     past_columns = [covariates[c][:, None] for c in past]  # each (N, 1)
     past_names = list(past)
     name = panel.target_col
@@ -780,11 +399,20 @@ def build_features(
     if calendar:
         future_columns.append(calendar_features(panel.time, panel.freq, tz=panel.tz))
         future_names += calendar_feature_names(panel.freq)
+    return FeatureSet(_stack(past_columns), _stack(future_columns), past_names, future_names)
 
-    def stack(columns: list[np.ndarray]) -> np.ndarray | None:
-        columns = [c for c in columns if c.shape[1]]
-        if not columns:
-            return None
-        return np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=np.float32)  # (N, C)
 
-    return FeatureSet(stack(past_columns), stack(future_columns), past_names, future_names)
+def static_features(panel: Panel, names: Sequence[str]) -> np.ndarray:
+    """``(S, Cs)`` values of the static covariates ``names``, checked constant within each series."""
+    raw = np.stack([panel.covariates[c] for c in names], axis=1)  # (N, Cs)
+    first = raw[panel.offsets[:-1]]  # (S, Cs)
+    varies = np.flatnonzero((np.repeat(first, panel.lengths, axis=0) != raw).any(axis=1))
+    if len(varies):
+        row = int(varies[0])
+        s = int(np.searchsorted(panel.offsets, row, side="right") - 1)
+        raise ValueError(
+            f"static covariates {list(names)} must be constant within a series, but series "
+            f"{panel.ids[s]!r} changes at row {row - panel.offsets[s]}; pass such columns as "
+            "past_covariates or future_covariates instead."
+        )
+    return first

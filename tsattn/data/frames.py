@@ -1,19 +1,130 @@
-"""Frame reshaping helpers (wide to long)."""
+"""The frame edge: pandas or polars in, the same kind out, and the roles of the columns.
+
+Everything user-facing takes a :data:`FrameLike` (a pandas or polars ``DataFrame`` in long
+format); the core works on numpy arrays in between. :class:`ColumnRoles` names which column is
+the id, the time, the target and each covariate, once for ``fit``, ``backtest`` and the CLI.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 
-from tsattn._validation import to_pandas_frame
+if TYPE_CHECKING:
+    import polars as pl
 
-__all__ = ["wide_to_long"]
+__all__ = [
+    "ColumnRoles",
+    "FrameLike",
+    "as_frame_like",
+    "is_polars",
+    "to_pandas_frame",
+    "wide_to_long",
+]
+
+#: A long-format frame: ``pandas.DataFrame`` or ``polars.DataFrame``.
+FrameLike: TypeAlias = "pd.DataFrame | pl.DataFrame"
+
+
+def is_polars(df: Any) -> bool:
+    """True for a polars object (checked by module name, so polars need not be imported)."""
+    return type(df).__module__.split(".")[0] == "polars"
+
+
+def to_pandas_frame(df: Any, what: str = "df") -> pd.DataFrame:
+    """Accept a pandas or polars DataFrame; anything else is a ``TypeError``."""
+    if isinstance(df, pd.DataFrame):
+        return df
+    if is_polars(df) and type(df).__name__ == "DataFrame":
+        return df.to_pandas()
+    if is_polars(df) and type(df).__name__ == "LazyFrame":
+        raise TypeError(f"{what} is a polars LazyFrame; call .collect() first and pass the result.")
+    raise TypeError(
+        f"{what} must be a pandas or polars DataFrame in long format, got {type(df).__name__}."
+    )
+
+
+def as_frame_like(result: pd.DataFrame, polars: bool) -> FrameLike:
+    """``result`` as a polars frame when ``polars`` is true, else unchanged."""
+    if polars:
+        import polars as pl
+
+        return pl.from_pandas(result)
+    return result
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """Which column plays which role in a long frame.
+
+    Parameters
+    ----------
+    id, time, target : str
+        Series id (optional in the frame: one series when absent), timestamps, values.
+    past : list of str
+        Covariates observed only up to the present; shown to a model over the lookback.
+    future : list of str
+        Covariates known in advance; ``predict`` then needs them for the horizon.
+    static : list of str
+        Covariates constant within each series.
+    """
+
+    id: str = "unique_id"
+    time: str = "ds"
+    target: str = "y"
+    past: list[str] = field(default_factory=list)
+    future: list[str] = field(default_factory=list)
+    static: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for role in ("past", "future", "static"):
+            value = getattr(self, role)
+            if isinstance(value, str):
+                raise TypeError(f"{role}_covariates must be a list of column names, got {value!r}.")
+            object.__setattr__(self, role, list(value or []))
+        names = self.covariates
+        repeated = sorted({c for c in names if names.count(c) > 1})
+        if repeated:
+            raise ValueError(
+                f"column(s) {repeated} are listed in more than one covariate role; give each one role."
+            )
+
+    @classmethod
+    def from_kwargs(
+        cls,
+        id_col: str = "unique_id",
+        time_col: str = "ds",
+        target_col: str = "y",
+        past_covariates: Sequence[str] | None = None,
+        future_covariates: Sequence[str] | None = None,
+        static_covariates: Sequence[str] | None = None,
+    ) -> ColumnRoles:
+        """The roles from ``fit``'s keyword arguments (a ``TypeError`` for unknown ones)."""
+        return cls(
+            id_col,
+            time_col,
+            target_col,
+            list(past_covariates or []),
+            list(future_covariates or []),
+            list(static_covariates or []),
+        )
+
+    @property
+    def covariates(self) -> list[str]:
+        """Past, future and static covariates, in that order."""
+        return [*self.past, *self.future, *self.static]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for JSON; ``ColumnRoles(**roles.to_dict())`` rebuilds it."""
+        return asdict(self)
 
 
 def wide_to_long(
-    df: Any,
+    df: FrameLike,
     *,
     time_col: str = "date",
     value_cols: Sequence[str] | None = None,
@@ -56,3 +167,74 @@ def wide_to_long(
     long = long.rename(columns={time_col: "ds"})
     long[id_col] = long[id_col].astype(str)
     return long[[id_col, "ds", target_col]]
+
+
+def future_covariates(
+    X_future: FrameLike | None,
+    ids: np.ndarray,
+    times: pd.Index,
+    roles: ColumnRoles,
+    horizon: int,
+) -> np.ndarray:
+    """``(S, H, Cf)`` known-future covariates of ``X_future`` at the forecast timestamps.
+
+    Parameters
+    ----------
+    X_future : DataFrame or None
+        Columns ``roles.id`` (optional for one series), ``roles.time`` and ``roles.future``.
+    ids : numpy.ndarray
+        ``(S,)`` series to forecast.
+    times : pandas.Index
+        ``S * H`` forecast timestamps, series-major, as the user reads them.
+    """
+    names, id_col, time_col = roles.future, roles.id, roles.time
+    needed = pd.DataFrame({id_col: np.repeat(ids, horizon), time_col: times})
+    if X_future is None:
+        raise ValueError(
+            f"the model uses known-future covariates {names}; pass X_future with columns "
+            f"{[id_col, time_col, *names]} for the {horizon} timestamps after each series' "
+            f"end (first needed: series {needed[id_col].iloc[0]!r} at {needed[time_col].iloc[0]})."
+        )
+    future = to_pandas_frame(X_future, "X_future")
+    missing = [c for c in [time_col, *names] if c not in future.columns]
+    if missing:
+        raise ValueError(
+            f"X_future lacks column(s) {missing}; it needs {[id_col, time_col, *names]}."
+        )
+    if id_col not in future.columns:
+        if len(ids) > 1:
+            raise ValueError(
+                f"X_future needs the id column {id_col!r} when there are several series."
+            )
+        future = future.assign(**{id_col: ids[0]})
+    keys = [id_col, time_col]
+    merged = needed.merge(
+        future[[*keys, *names]].drop_duplicates(keys), on=keys, how="left", indicator=True
+    )
+    absent = merged["_merge"] != "both"
+    if absent.any():
+        first = merged.loc[absent].iloc[0]
+        raise ValueError(
+            f"X_future misses {int(absent.sum())} of the {len(needed)} (series, timestamp) rows "
+            f"needed; first: series {first[id_col]!r} at {first[time_col]}. Supply {names} for "
+            f"the {horizon} steps after each series' end."
+        )
+    values = merged[names].to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"X_future has NaN/inf in {names} for the forecast timestamps; fill them first."
+        )
+    return values.reshape(len(ids), horizon, len(names))  # (S, H, Cf)
+
+
+def forecast_frame(
+    ids: np.ndarray, times: pd.Index, values: np.ndarray, quantiles: list[float], roles: ColumnRoles
+) -> pd.DataFrame:
+    """``id, time, y_pred[, y_pred_q<q>]`` rows from ``(S, H, 1 + Q)`` forecasts."""
+    horizon = values.shape[1]
+    out = pd.DataFrame({roles.id: np.repeat(ids, horizon)})
+    out[roles.time] = times
+    out["y_pred"] = values[..., 0].ravel()
+    for k, q in enumerate(quantiles):
+        out[f"y_pred_q{q:g}"] = values[..., 1 + k].ravel()
+    return out

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-__all__ = ["Panel", "ValidationReport"]
+from tsattn.data.timestamps import future_times, local_time
+
+__all__ = ["Panel", "ValidationReport", "check_is_panel"]
 
 #: Per-series counters kept by the validation report, in display order.
 COUNTS = (
@@ -172,9 +174,77 @@ class Panel:
     def timestamps(self) -> pd.Index:
         """Time column as a pandas index, with the input timezone restored."""
         if np.issubdtype(self.time.dtype, np.datetime64):
-            idx = pd.DatetimeIndex(self.time)
-            return idx.tz_localize("UTC").tz_convert(self.tz) if self.tz else idx
+            return local_time(self.time, self.tz)
         return pd.Index(self.time)
+
+    def cut(self, ends: np.ndarray) -> Panel:
+        """Each series up to (not including) its local row ``ends[s]``: the history at an origin."""
+        return self.slice_series(np.zeros(self.n_series, dtype=np.int64), ends)
+
+    def tail(self, length: int | None) -> Panel:
+        """The last ``length`` rows of every series (all rows when None)."""
+        keep = self.lengths if length is None else np.minimum(self.lengths, length)
+        return self.slice_series(self.lengths - keep, self.lengths)
+
+    def future_times(self, horizon: int) -> np.ndarray:
+        """``(S, H)`` timestamps (or integers) of the ``horizon`` steps after every series."""
+        return future_times(self.time[self.offsets[1:] - 1], horizon, self.freq, self.tz)
+
+    def row_ranges(self, bounds: np.ndarray | None = None) -> np.ndarray:
+        """``(S, 2)`` global ``[begin, end)`` rows per series, checked to lie inside each series.
+
+        ``None`` means whole series. The one check of the row ranges that splits produce and
+        windows and scalers take.
+        """
+        if bounds is None:
+            return np.stack([self.offsets[:-1], self.offsets[1:]], axis=1)  # (S, 2)
+        if isinstance(bounds, tuple) and len(bounds) == 3 and hasattr(bounds, "train"):
+            raise TypeError(
+                "bounds is a whole Split; pass one part of it, e.g. bounds=split.train."
+            )
+        bounds = np.asarray(bounds, dtype=np.int64)
+        if bounds.shape != (self.n_series, 2):
+            raise ValueError(
+                f"bounds must have shape ({self.n_series}, 2) (one [begin, end) row range per "
+                f"series), got {bounds.shape}; pass e.g. split.train from tsattn.data.splits."
+            )
+        if (bounds[:, 0] < self.offsets[:-1]).any() or (bounds[:, 1] > self.offsets[1:]).any():
+            raise ValueError(
+                "bounds reach outside their series; build them with tsattn.data.splits."
+            )
+        return bounds
+
+    def extend(self, times: np.ndarray, future: dict[str, np.ndarray] | None = None) -> Panel:
+        """The panel with ``H`` rows appended to every series at ``times`` ``(S, H)``.
+
+        The appended target is NaN; covariates named in ``future`` take its ``(S, H)`` values
+        there, the others NaN. This is the history plus the forecast rows a network reads
+        known-future inputs from.
+        """
+        n_series, horizon = times.shape
+        future = future or {}
+        shift = np.arange(n_series) * horizon  # (S,)
+        hist_pos = np.arange(self.n_rows) + np.repeat(shift, self.lengths)  # (N,)
+        fut_pos = ((self.offsets[1:] + shift)[:, None] + np.arange(horizon)).ravel()  # (S * H,)
+        n = self.n_rows + n_series * horizon
+
+        def place(history: np.ndarray, ahead: np.ndarray | None) -> np.ndarray:
+            out = np.full(n, np.nan, dtype=history.dtype)
+            out[hist_pos] = history
+            if ahead is not None:
+                out[fut_pos] = ahead.ravel()
+            return out
+
+        time = np.empty(n, dtype=self.time.dtype)
+        time[hist_pos], time[fut_pos] = self.time, times.ravel()
+        return replace(
+            self,
+            offsets=self.offsets + np.arange(n_series + 1) * horizon,
+            time=time,
+            target=place(self.target, None),
+            covariates={c: place(v, future.get(c)) for c, v in self.covariates.items()},
+            report=ValidationReport(counts=self.report.counts),
+        )
 
     def to_pandas(self) -> pd.DataFrame:
         """Long frame ``[id_col, time_col, target_col, *covariates]``."""
@@ -185,3 +255,12 @@ class Panel:
         }
         data.update(self.covariates)
         return pd.DataFrame(data)
+
+
+def check_is_panel(panel: object) -> None:
+    """Raise a ``TypeError`` unless ``panel`` is a :class:`Panel`, saying how to make one."""
+    if not isinstance(panel, Panel):
+        raise TypeError(
+            f"expected a Panel, got {type(panel).__name__}; validate the frame first with "
+            "tsattn.data.check_panel(df)."
+        )

@@ -190,13 +190,7 @@ def make_windows(
         raise ValueError(
             f"static has {len(static)} rows but the panel has {panel.n_series} series."
         )
-    if bounds is None:
-        bounds = np.stack([panel.offsets[:-1], panel.offsets[1:]], axis=1)  # (S, 2)
-    bounds = np.asarray(bounds, dtype=np.int64)
-    if bounds.shape != (panel.n_series, 2):
-        raise ValueError(f"bounds must have shape ({panel.n_series}, 2), got {bounds.shape}.")
-    if (bounds[:, 0] < panel.offsets[:-1]).any() or (bounds[:, 1] > panel.offsets[1:]).any():
-        raise ValueError("bounds reach outside their series; build them with tsattn.data.splits.")
+    bounds = panel.row_ranges(bounds)
     length = lookback + horizon
     usable = bounds[:, 1] - bounds[:, 0]
     counts = np.where(usable >= length, (usable - length) // stride + 1, 0)

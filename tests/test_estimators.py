@@ -1,0 +1,61 @@
+"""The one registry of estimators and the panel-level contract every estimator keeps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tsattn
+from tsattn.estimators import ESTIMATORS, get_estimator
+
+
+def frame(n: int = 120) -> pd.DataFrame:
+    t = pd.date_range("2024-01-01", periods=n, freq="h")
+    parts = [
+        pd.DataFrame({"unique_id": uid, "ds": t, "y": 10 * k + np.sin(np.arange(n) / 4)})
+        for k, uid in enumerate(["a", "b"])
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def small(name: str):
+    params = {"horizon": 6, "lookback": 24}
+    if name in ("lstm", "attention_lstm", "transformer", "linear"):
+        params |= {"max_epochs": 1, "batch_size": 32, "model_options": None}
+    if name in ("seasonal_naive", "ets", "arima", "theta"):
+        params |= {"season_length": 12}
+    return ESTIMATORS[name](**params)
+
+
+def test_public_names_and_the_cli_use_the_registry():
+    classes = {cls.__name__ for cls in ESTIMATORS.values()}
+    exported = {n for n in tsattn.__all__ if n.endswith("Forecaster")}
+    assert exported == classes
+    assert all(getattr(tsattn, n) is get_estimator(n) for n in classes)
+    from tsattn.cli import _parser
+
+    fit = _parser()._subparsers._group_actions[0].choices["fit"]
+    model = next(a for a in fit._actions if a.dest == "model")
+    assert sorted(model.choices) == sorted(ESTIMATORS)
+
+
+def test_get_estimator_names_the_choices():
+    assert get_estimator("lstm") is tsattn.LSTMForecaster
+    with pytest.raises(ValueError, match=r"Unknown estimator 'lstn'; expected one of \["):
+        get_estimator("lstn")
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_panel_contract_matches_the_frame_edge(name):
+    df = frame()
+    est = small(name).fit(df)
+    panel = est.check_frame(df)
+    at_end = est.predict_panel(panel)
+    assert at_end.shape == (2, 1, 6, 1)
+    np.testing.assert_allclose(at_end[:, 0, :, 0].ravel(), est.predict()["y_pred"].to_numpy())
+    origins = np.array([[80, 90], [80, 90]])
+    windows = est.predict_panel(panel, origins=origins)
+    assert windows.shape == (2, 2, 6, 1) and np.isfinite(windows).all()
+    refit = small(name).fit_panel(panel.cut(origins[:, 0]))
+    assert refit.min_history >= 1 and refit.history_.lengths.tolist() == [80, 80]
