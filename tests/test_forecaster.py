@@ -393,3 +393,18 @@ def test_bad_input_at_predict_time():
         est.predict(integer_time)
     with pytest.raises(ValueError, match="has no attention weights"):
         est.predict_attention()
+
+
+def test_fit_leaves_the_callers_torch_random_state_alone():
+    import torch
+
+    df = pd.DataFrame(
+        {"ds": pd.date_range("2024-01-01", periods=80, freq="h"), "y": np.sin(np.arange(80) / 3)}
+    )
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    first = neural.LinearForecaster(horizon=4, lookback=12, max_epochs=1, random_state=0).fit(df)
+    assert torch.equal(torch.rand(4), expected)  # fit used its own seed, not the caller's stream
+    again = neural.LinearForecaster(horizon=4, lookback=12, max_epochs=1, random_state=0).fit(df)
+    assert first.predict().equals(again.predict())  # and its own seed still makes it repeatable

@@ -203,11 +203,12 @@ class NeuralForecaster(BaseForecaster):
                 "pass longer series, a smaller lookback or a smaller val_size."
             )
         self.network_params_ = _network_params(self, past, future, static, self._model_options())
-        if self.random_state is not None:
-            torch.manual_seed(self.random_state)
-        self.model_ = build_model(self.model_name, **self.network_params_)
-        train, val = make_loaders(*parts, batch_size=self.batch_size, seed=self.random_state)
-        self.training_history_ = _trainer(self).fit(self.model_, train, val)
+        with torch.random.fork_rng():  # seeding here leaves the caller's torch RNG as it was
+            if self.random_state is not None:
+                torch.manual_seed(self.random_state)
+            self.model_ = build_model(self.model_name, **self.network_params_)
+            train, val = make_loaders(*parts, batch_size=self.batch_size, seed=self.random_state)
+            self.training_history_ = _trainer(self).fit(self.model_, train, val)
         self.model_.to("cpu")
 
     def _features(self, panel: Panel, scaler: SeriesScaler):
