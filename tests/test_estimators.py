@@ -22,7 +22,7 @@ def frame(n: int = 120) -> pd.DataFrame:
 def small(name: str):
     params = {"horizon": 6, "lookback": 24}
     if name in ("lstm", "attention_lstm", "transformer", "linear"):
-        params |= {"max_epochs": 1, "batch_size": 32, "model_options": None}
+        params |= {"max_epochs": 1, "batch_size": 32}
     if name in ("seasonal_naive", "ets", "arima", "theta"):
         params |= {"season_length": 12}
     return ESTIMATORS[name](**params)

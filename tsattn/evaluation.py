@@ -47,6 +47,7 @@ class PanelForecaster(Protocol):
     """
 
     horizon: int
+    columns_: ColumnRoles  # set by fit
 
     @property
     def min_history(self) -> int: ...
@@ -256,11 +257,12 @@ def backtest(
     quantiles = check_quantiles("quantiles", quantiles) or []
     every = _refit_every(refit, n_windows)
     roles = ColumnRoles.from_kwargs(**fit_params)
-    panel = clone(estimator).check_frame(df, roles=roles)
-    horizon = estimator.horizon
+    template = clone(estimator)
+    panel = template.check_frame(df, roles=roles)
+    horizon = template.horizon
     step = step or horizon
     held_out = calibration_windows * step
-    min_history = clone(estimator).min_history + horizon + held_out
+    min_history = template.min_history + horizon + held_out
     origins = rolling_origins(panel, horizon, n_windows, step, min_history)
     forecasts = []
     for first in range(0, n_windows, every):

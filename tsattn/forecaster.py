@@ -121,7 +121,7 @@ class BaseForecaster(BaseEstimator):
         self.columns_ = roles
         self.freq_, self.tz_ = panel.freq, panel.tz
         self.time_is_datetime_ = bool(np.issubdtype(panel.time.dtype, np.datetime64))
-        self.output_polars_ = getattr(self, "output_polars_", False)
+        self.output_polars_ = False  # fit sets it from the frame it was given
         self.validation_report_: ValidationReport = panel.report
         self._fit(panel)
         self.history_ = panel
@@ -208,9 +208,9 @@ class BaseForecaster(BaseEstimator):
         roles = ColumnRoles.from_kwargs(
             id_col, time_col, target_col, past_covariates, future_covariates, static_covariates
         )
-        panel = self.check_frame(df, roles=roles)
+        self.fit_panel(self.check_frame(df, roles=roles), roles)
         self.output_polars_ = is_polars(df)
-        return self.fit_panel(panel, roles)
+        return self
 
     def predict(
         self,

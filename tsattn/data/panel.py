@@ -119,6 +119,8 @@ class Panel:
     id_col: str = "unique_id"
     time_col: str = "ds"
     target_col: str = "y"
+    #: future_times by horizon, computed once per panel (``replace`` starts a new panel afresh)
+    _future_times: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def n_series(self) -> int:
@@ -187,8 +189,15 @@ class Panel:
         return self.slice_series(self.lengths - keep, self.lengths)
 
     def future_times(self, horizon: int) -> np.ndarray:
-        """``(S, H)`` timestamps (or integers) of the ``horizon`` steps after every series."""
-        return future_times(self.time[self.offsets[1:] - 1], horizon, self.freq, self.tz)
+        """``(S, H)`` timestamps (or integers) of the ``horizon`` steps after every series.
+
+        Computed once per panel and horizon (calendar frequencies take one ``date_range`` per
+        series); treat the result as read-only.
+        """
+        if horizon not in self._future_times:
+            last = self.time[self.offsets[1:] - 1]
+            self._future_times[horizon] = future_times(last, horizon, self.freq, self.tz)
+        return self._future_times[horizon]
 
     def row_ranges(self, bounds: np.ndarray | None = None) -> np.ndarray:
         """``(S, 2)`` global ``[begin, end)`` rows per series, checked to lie inside each series.
