@@ -24,10 +24,21 @@ def test_mase_scale_is_in_sample_seasonal_naive_mae():
     assert mase(
         np.array([10.0]), np.array([13.0]), history=history, season_length=2
     ) == pytest.approx(2.0)
-    with pytest.raises(ValueError, match="constant"):
-        seasonal_scale(np.ones(5), 1)
-    with pytest.raises(ValueError, match="more than season_length=7"):
+    with pytest.raises(ValueError, match="more than season_length=7 training values, got 5; pass"):
         seasonal_scale(np.arange(5.0), 7)
+
+
+def test_mase_of_a_flat_history_is_undefined_and_says_what_to_do():
+    assert np.isnan(seasonal_scale(np.ones(5), 1))
+    assert np.isnan(seasonal_scale(np.zeros(5), 1))
+    # a noiseless season repeats itself up to rounding: flat at its own lag, not at lag 1
+    season = 3.0 + np.sin(2 * np.pi * np.arange(96) / 12)
+    assert np.isnan(seasonal_scale(season, 12)) and np.isnan(seasonal_scale(season, 24))
+    assert seasonal_scale(season, 1) > 0.3
+    with pytest.raises(
+        ValueError, match=r"constant at the seasonal lag season_length=1.*mae or smape"
+    ):
+        mase(np.ones(2), np.ones(2), history=np.full(5, 7.0))
 
 
 def test_baselines_vectorised():

@@ -9,17 +9,24 @@ given origins. It imports no forecaster class, so the forecaster base can offer 
 Without refitting, a backtest fits once on the data before the first origin and then predicts
 every window of every series at once (networks in one batched pass). With ``refit=k`` it refits
 on all data before every k-th window's origin.
+
+MASE scales each series by its in-sample seasonal-naive error, at the natural season of the
+data's frequency unless ``season_length`` says otherwise. A series whose history repeats itself
+exactly at that lag (a constant one, say) has no MASE: it is NaN there, left out of averages and
+named in a ``UserWarning``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from tsattn.data import timestamps
 from tsattn.data.frames import ColumnRoles, FrameLike
 from tsattn.data.panel import Panel
 from tsattn.metrics import METRICS, coverage, mae, mse, seasonal_scale, smape
@@ -31,6 +38,7 @@ __all__ = [
     "backtest",
     "conformal_intervals",
     "conformal_scores",
+    "mase_scales",
     "naive_scale",
     "rolling_origins",
     "score",
@@ -92,15 +100,15 @@ def actuals(panel: Panel, origins: np.ndarray, horizon: int) -> np.ndarray:
 # -- split-conformal intervals ------------------------------------------------------------------
 
 
-def naive_scale(panel: Panel) -> np.ndarray:
-    """``(S,)`` mean absolute one-step change of each series (1 where it is flat)."""
+def naive_scale(panel: Panel, *, flat: float = 1.0) -> np.ndarray:
+    """``(S,)`` mean absolute one-step change of each series (``flat`` where it is constant)."""
     y = panel.target.astype(np.float64)
     diffs = np.abs(np.diff(y))
     series = panel.series_index()
     same = np.diff(series) == 0  # (N - 1,) consecutive rows of one series
     sums = np.bincount(series[1:][same], weights=diffs[same], minlength=panel.n_series)
     scale = sums / np.maximum(panel.lengths - 1, 1)
-    return np.where(scale > 0, scale, 1.0)
+    return np.where(scale > 0, scale, flat)
 
 
 def conformal_scores(
@@ -150,11 +158,13 @@ def with_conformal(
 ) -> np.ndarray:
     """``values`` ``(S, n, H, 1 + Q)`` with conformal interval ends at ``levels`` appended.
 
-    Each window's intervals are scaled by the history before its origin ``origins[:, k]``.
+    Each window's intervals are scaled by the history before its origin ``origins[:, k]``; a
+    history that is constant has scale 0, so its interval is the point forecast itself (a
+    statistical forecaster continues a constant series as that constant).
     """
     bands = [
         conformal_intervals(
-            values[:, k, :, 0], scores, naive_scale(panel.cut(origins[:, k])), levels
+            values[:, k, :, 0], scores, naive_scale(panel.cut(origins[:, k]), flat=0.0), levels
         )
         for k in range(origins.shape[1])
     ]
@@ -165,14 +175,41 @@ def with_conformal(
 
 
 def score(
-    forecaster: PanelForecaster, panel: Panel, *, metric: str = "mase", season_length: int = 1
+    forecaster: PanelForecaster,
+    panel: Panel,
+    *,
+    metric: str = "mase",
+    season_length: int | None = None,
 ) -> float:
     """Error of forecasting the last ``horizon`` steps of every series of ``panel``.
 
+    Lower is better: this is the error itself. ``BaseForecaster.score`` returns its negative,
+    following scikit-learn's "greater is better" convention.
+
     The history is ``panel`` without its last ``horizon`` rows per series; the fitted forecaster
     forecasts from it (known-future covariates taken from those rows) and is compared with them.
-    MASE is scaled per series by the in-sample seasonal-naive MAE at ``season_length`` and
-    averaged over series; the other metrics pool all forecast steps.
+    MASE is scaled per series by the in-sample seasonal-naive MAE and averaged over series; the
+    other metrics pool all forecast steps.
+
+    Parameters
+    ----------
+    metric : {'mase', 'mae', 'mse', 'rmse', 'mape', 'smape'}
+        The error to compute.
+    season_length : int, optional
+        Period of the seasonal naive forecast that scales MASE; None (default): the natural
+        season of the panel's frequency (hourly 24, daily 7, monthly 12, ...; see
+        :func:`tsattn.data.timestamps.season_length`); 1: the naive forecast.
+
+    Warns
+    -----
+    UserWarning
+        Naming the series left out of the MASE average because their history repeats itself
+        exactly at the seasonal lag (a constant series, say), which makes MASE undefined.
+
+    Raises
+    ------
+    ValueError
+        For MASE, when every series is such a series, or one is too short for the season.
     """
     check_choice("metric", metric, ["mase", *METRICS])
     horizon = forecaster.horizon
@@ -183,14 +220,64 @@ def score(
         rows = (panel.offsets[1:] - horizon)[:, None] + np.arange(horizon)  # (S, H)
         future = np.stack([panel.covariates[c][rows] for c in forecaster.columns_.future], -1)
     pred = forecaster.predict_panel(history, future=future)[:, 0, :, 0]  # (S, H)
-    actual = actuals(panel, ends[:, None], horizon)[:, 0]  # (S, H)
+    actual = actuals(panel, ends[:, None], horizon)[:, 0].astype(np.float64)  # (S, H)
     if metric != "mase":
         return METRICS[metric](actual, pred)
-    scales = [
-        seasonal_scale(history.target[history.rows(s)], season_length)
-        for s in range(panel.n_series)
-    ]
-    return float(np.mean([mae(actual[s], pred[s]) / scales[s] for s in range(panel.n_series)]))
+    scales = mase_scales(panel, ends, _season(season_length, panel))  # (S,), NaN: no MASE
+    return float(np.nanmean(np.abs(actual - pred).mean(axis=1) / scales))
+
+
+def mase_scales(panel: Panel, ends: np.ndarray, season_length: int) -> np.ndarray:
+    """``(S,)`` MASE scale of each series' history before its local row ``ends[s]``.
+
+    The scale is :func:`tsattn.metrics.seasonal_scale`: NaN for a series whose history repeats
+    itself exactly at lag ``season_length``, which has no MASE. Such series are named in a
+    ``UserWarning``; if every series is one, this raises a ``ValueError`` instead.
+    """
+    scales = np.empty(panel.n_series)
+    for s in range(panel.n_series):
+        history = panel.target[panel.offsets[s] : panel.offsets[s] + ends[s]]
+        if len(history) <= season_length:
+            raise ValueError(
+                f"series {panel.ids[s]!r} has {len(history)} timesteps before its first forecast, "
+                f"too few for the MASE scale at season_length={season_length} (it needs more "
+                "than season_length); pass a smaller season_length, longer series or fewer "
+                "windows."
+            )
+        scales[s] = seasonal_scale(history, season_length)
+    flat = panel.ids[np.isnan(scales)]
+    why = (
+        f"its history repeats itself exactly at the seasonal lag season_length={season_length} "
+        "(e.g. it is constant), so the seasonal naive scale is 0"
+    )
+    if len(flat) == panel.n_series:
+        raise ValueError(
+            f"MASE is undefined for every series ({_names(flat)}): for each, {why}. Use "
+            "metric='mae' or 'smape', or pass a season_length at which the series vary."
+        )
+    if len(flat):
+        warnings.warn(
+            f"MASE is undefined for {len(flat)} of {panel.n_series} series ({_names(flat)}): "
+            f"{why}. Their MASE is NaN and the average is over the other series; drop them, or "
+            "compare them with mae or smape.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return scales
+
+
+def _names(ids: np.ndarray, first: int = 5) -> str:
+    """The first few series ids for a message, e.g. ``'a', 'b' and 3 more``."""
+    shown = ", ".join(repr(i) for i in ids[:first])
+    return shown + (f" and {len(ids) - first} more" if len(ids) > first else "")
+
+
+def _season(season_length: int | None, panel: Panel) -> int:
+    """The explicit ``season_length``, or the natural season of the panel's frequency."""
+    check_param("season_length", season_length, low=1, integer=True, allow_none=True)
+    if season_length is None:
+        return timestamps.season_length(panel.freq)
+    return int(season_length)
 
 
 @dataclass
@@ -203,15 +290,26 @@ class BacktestResult:
         ``unique_id, window, cutoff, ds, y, y_pred[, y_pred_q<q> ...]``: one row per forecast step.
     metrics : pandas.DataFrame
         One row per series and window: ``mae, mse, rmse, smape, mase`` (and ``coverage`` of the
-        widest quantile interval when quantiles were asked for).
+        widest quantile interval when quantiles were asked for). ``mase`` is NaN for the series
+        in ``mase_skipped``.
+    mase_skipped : list
+        Ids of the series without a MASE: their history before the first origin repeats itself
+        exactly at the seasonal lag (e.g. it is constant), so the MASE scale is 0.
     """
 
     forecasts: pd.DataFrame
     metrics: pd.DataFrame
+    mase_skipped: list = field(default_factory=list)
 
     def summary(self) -> pd.Series:
-        """Metrics averaged over series and windows (MASE: mean of per-window values)."""
-        return self.metrics.drop(columns=["unique_id", "window", "cutoff"]).mean()
+        """Metrics averaged over series and windows, and ``n_mase_skipped``.
+
+        MASE is the mean of the per-window values over the series that have one;
+        ``n_mase_skipped`` counts the series left out of it (listed in ``mase_skipped``).
+        """
+        means = self.metrics.loc[:, "mae":].mean()  # the metric columns: mae onwards
+        means["n_mase_skipped"] = len(self.mase_skipped)
+        return means
 
 
 def backtest(
@@ -221,7 +319,7 @@ def backtest(
     n_windows: int = 5,
     step: int | None = None,
     refit: bool | int = False,
-    season_length: int = 1,
+    season_length: int | None = None,
     quantiles: list[float] | None = None,
     calibration_windows: int = 0,
     **fit_params: Any,
@@ -239,8 +337,12 @@ def backtest(
     refit : bool or int
         False: fit once before the first origin. True or 1: refit before every window; k: refit
         before every k-th window.
-    season_length : int
-        Period of the seasonal naive forecast that scales MASE (1: naive).
+    season_length : int, optional
+        Period of the seasonal naive forecast that scales MASE; None (default): the natural
+        season of the data's frequency (hourly 24, daily 7, monthly 12, ...; see
+        :func:`tsattn.data.timestamps.season_length`); 1: the naive forecast. A series whose
+        history repeats itself exactly at that lag gets a NaN MASE and a ``UserWarning``
+        naming it (see :attr:`BacktestResult.mase_skipped`); if all do, a ``ValueError``.
     quantiles : list of float, optional
         Quantile levels to forecast: the model's own, or split-conformal ones when
         ``calibration_windows`` > 0.
@@ -259,6 +361,9 @@ def backtest(
     roles = ColumnRoles.from_kwargs(**fit_params)
     template = clone(estimator)
     panel = template.check_frame(df, roles=roles)
+    if template.get_params().get("season_length", 0) is None:
+        # a statistical model takes its season from the data at fit; min_history needs it now
+        template.set_params(season_length=timestamps.season_length(panel.freq))
     horizon = template.horizon
     step = step or horizon
     held_out = calibration_windows * step
@@ -274,7 +379,7 @@ def backtest(
             )
         forecasts.append(est.predict_panel(panel, origins=group, quantiles=quantiles))
     values = np.concatenate(forecasts, axis=1)  # (S, n, H, 1 + Q)
-    return _tidy(panel, origins, values, quantiles, season_length, roles)
+    return _tidy(panel, origins, values, quantiles, _season(season_length, panel), roles)
 
 
 def _refit_every(refit: bool | int, n_windows: int) -> int:
@@ -302,10 +407,10 @@ def _tidy(panel, origins, values, quantiles, season_length, roles) -> BacktestRe
     )
     for k, q in enumerate(quantiles):
         forecasts[f"y_pred_q{q:g}"] = values[..., 1 + k].ravel()
+    scales = mase_scales(panel, origins[:, 0], season_length)  # (S,), NaN: no MASE
     records = []
     for s in range(n_series):
-        history = panel.target[panel.offsets[s] : panel.offsets[s] + origins[s, 0]]
-        scale = seasonal_scale(history, season_length)
+        scale = scales[s]
         for w in range(n_windows):
             y, p = actual[s, w], values[s, w, :, 0]
             record = {
@@ -321,4 +426,5 @@ def _tidy(panel, origins, values, quantiles, season_length, roles) -> BacktestRe
             if quantiles:
                 record["coverage"] = coverage(y, values[s, w, :, 1], values[s, w, :, -1])
             records.append(record)
-    return BacktestResult(forecasts=forecasts, metrics=pd.DataFrame(records))
+    skipped = panel.ids[np.isnan(scales)].tolist()
+    return BacktestResult(forecasts=forecasts, metrics=pd.DataFrame(records), mase_skipped=skipped)

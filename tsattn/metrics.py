@@ -43,25 +43,49 @@ def smape(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def seasonal_scale(history: np.ndarray, season_length: int) -> float:
-    """In-sample MAE of the seasonal naive forecast: the MASE denominator."""
-    history = np.asarray(history, dtype=float)
+    """In-sample MAE of the seasonal naive forecast: the MASE denominator.
+
+    NaN when the history repeats itself exactly at lag ``season_length`` (a constant series at
+    lag 1): MASE is then undefined. "Exactly" allows rounding: an MAE below ``1e-12`` of the
+    series' largest absolute value counts as zero, so a noiseless synthetic season is flat too.
+
+    Raises
+    ------
+    ValueError
+        If the history has ``season_length`` values or fewer.
+    """
+    history = np.asarray(history, dtype=np.float64)
     if len(history) <= season_length:
         raise ValueError(
-            f"MASE needs more than season_length={season_length} training values, got {len(history)}."
+            f"MASE needs more than season_length={season_length} training values, got "
+            f"{len(history)}; pass a longer history or a smaller season_length."
         )
     scale = float(np.mean(np.abs(history[season_length:] - history[:-season_length])))
-    if scale == 0:
-        raise ValueError(
-            "the training series is constant at the seasonal lag, so MASE is undefined."
-        )
+    if scale <= 1e-12 * float(np.max(np.abs(history))):
+        return float("nan")
     return scale
 
 
 def mase(
     y_true: np.ndarray, y_pred: np.ndarray, *, history: np.ndarray, season_length: int = 1
 ) -> float:
-    """Mean absolute scaled error (Hyndman & Koehler, 2006) against a training ``history``."""
-    return mae(y_true, y_pred) / seasonal_scale(history, season_length)
+    """Mean absolute scaled error (Hyndman & Koehler, 2006) against a training ``history``.
+
+    Raises
+    ------
+    ValueError
+        If the history repeats itself exactly at the seasonal lag (see :func:`seasonal_scale`),
+        where the scale is 0 and MASE undefined.
+    """
+    scale = seasonal_scale(history, season_length)
+    if np.isnan(scale):
+        raise ValueError(
+            f"MASE is undefined: the training history is constant at the seasonal lag "
+            f"season_length={season_length} (its seasonal naive forecast is exact, so the scale "
+            "is 0). Score this series with mae or smape, or pass a season_length at which it "
+            "varies."
+        )
+    return mae(y_true, y_pred) / scale
 
 
 def mape(y_true: np.ndarray, y_pred: np.ndarray) -> float:

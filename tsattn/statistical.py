@@ -4,6 +4,13 @@ The naive family is vectorised over series (one array operation for all of them)
 and Theta fit one statsmodels model per series, in parallel with joblib (``n_jobs``). They fit at
 predict time on the history they are given (the fitted data by default): a local model has
 nothing to carry from one series to another, and persistence stays a JSON file.
+
+Models with a season take ``season_length=None`` by default: ``fit`` sets ``season_length_`` to
+the natural season of the data's frequency (hourly 24, daily 7, monthly 12, ...; see
+:func:`tsattn.data.timestamps.season_length`). Every model here continues a constant series as
+that constant. When statsmodels does not converge, each forecast call (``predict``, ``score``,
+``calibrate``, each fit of a backtest with all its windows) gives one ``ConvergenceWarning``
+naming the series concerned, not one per series.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from tsattn import baselines
+from tsattn.data import timestamps
+from tsattn.data.frames import ColumnRoles
 from tsattn.data.panel import Panel
 from tsattn.forecaster import BaseForecaster
 from tsattn.params import check_choice, check_param
@@ -114,58 +123,147 @@ class DriftForecaster(_NaiveFamily):
         return last[:, None] + slope[:, None] * np.arange(1, self.horizon + 1)  # (S, H)
 
 
-class SeasonalNaiveForecaster(StatisticalForecaster):
-    """Repeat each series' last full season of ``season_length`` steps."""
+class _SeasonalForecaster(StatisticalForecaster):
+    """A statistical forecaster with a season of ``season_length`` steps.
+
+    ``season_length=None`` is resolved when fitting, from the data's frequency, into the fitted
+    attribute ``season_length_`` that the model uses everywhere (``min_history`` included).
+    """
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_param("season_length", self.season_length, low=1, integer=True, allow_none=True)
+
+    def fit_panel(self, panel: Panel, roles: ColumnRoles | None = None) -> _SeasonalForecaster:
+        self._check_params()
+        self.season_length_ = self._resolve_season(panel.freq)  # before min_history is checked
+        return super().fit_panel(panel, roles)
+
+    def restore(self, config: dict[str, Any], history: Panel, weights: Any = None):
+        super().restore(config, history, weights)
+        self.season_length_ = self._resolve_season(config["freq"])
+        return self
+
+    def _resolve_season(self, freq: str | int) -> int:
+        if self.season_length is None:
+            return timestamps.season_length(freq)
+        return int(self.season_length)
+
+    @property
+    def _season(self) -> int:
+        """The season in use: ``season_length_`` once fitted, else ``season_length``.
+
+        Before fit, ``season_length=None`` does not know its season yet; it counts as 1 (no
+        season), so ``min_history`` is then a lower bound, exact once fitted.
+        """
+        if hasattr(self, "season_length_"):
+            return self.season_length_
+        return 1 if self.season_length is None else int(self.season_length)
+
+
+class SeasonalNaiveForecaster(_SeasonalForecaster):
+    """Repeat each series' last full season.
+
+    Parameters
+    ----------
+    season_length : int, optional
+        Steps per season; None (default): the natural season of the data's frequency, set at
+        fit as ``season_length_`` (hourly 24, daily 7, monthly 12; 1, i.e. naive, for integer
+        time).
+    """
 
     def __init__(
-        self, horizon: int = 24, season_length: int = 24, lookback: int | None = None
+        self, horizon: int = 24, season_length: int | None = None, lookback: int | None = None
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
         self.lookback = lookback
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_param("season_length", self.season_length, low=1, integer=True)
-
     @property
     def min_history(self) -> int:
-        return self.season_length
+        return self._season
 
     def _forecast(self, panel: Panel) -> np.ndarray:
-        return baselines.seasonal_naive(
-            _last_values(panel, self.season_length), self.horizon, self.season_length
-        )
+        season = self._season
+        return baselines.seasonal_naive(_last_values(panel, season), self.horizon, season)
 
 
-class _StatsmodelsForecaster(StatisticalForecaster):
-    """One statsmodels model per series, fitted in parallel."""
+class _StatsmodelsForecaster(_SeasonalForecaster):
+    """One statsmodels model per series, fitted in parallel.
 
-    def _forecast(self, panel: Panel) -> np.ndarray:
+    A series that is constant over the values the model sees is forecast as that constant
+    without statsmodels, whose models invent a trend or fail there. Non-convergence is reported
+    with one ``ConvergenceWarning`` per forecast call, naming the series, not one per series.
+    """
+
+    def _predict(
+        self, panel: Panel, times: np.ndarray, future: np.ndarray | None, quantiles: list[float]
+    ) -> np.ndarray:
+        return self._predict_windows(panel, panel.lengths[:, None], quantiles)[:, 0]  # (S, H, 1)
+
+    def _predict_windows(
+        self, panel: Panel, origins: np.ndarray, quantiles: list[float]
+    ) -> np.ndarray:
+        forecasts, unconverged = [], []
+        for k in range(origins.shape[1]):
+            values, failed = self._fit_series(panel.cut(origins[:, k]))
+            forecasts.append(values)
+            unconverged += [i for i in failed if i not in unconverged]
+        if unconverged:
+            from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+            shown = ", ".join(repr(i) for i in unconverged[:5])
+            more = f" and {len(unconverged) - 5} more" if len(unconverged) > 5 else ""
+            warnings.warn(
+                f"{type(self).__name__}: statsmodels' fit did not converge for "
+                f"{len(unconverged)} of {panel.n_series} series ({shown}{more}); their forecasts "
+                "may be poor. Try a longer history or a simpler model (fewer terms, no trend or "
+                "season).",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return np.stack(forecasts, axis=1)[..., None]  # (S, n, H, 1)
+
+    def _fit_series(self, panel: Panel) -> tuple[np.ndarray, list]:
+        """``(S, H)`` forecasts after the end of every series, and the ids that did not converge."""
         from joblib import Parallel, delayed
 
         series = [panel.target[panel.rows(s)].astype(np.float64) for s in range(panel.n_series)]
         if self.lookback:
             series = [y[-self.lookback :] for y in series]
         jobs = (delayed(self._fit_one)(y) for y in series)
-        forecasts = Parallel(n_jobs=self.n_jobs)(jobs)
+        results = Parallel(n_jobs=self.n_jobs)(jobs)
         failed = [
-            panel.ids[s] for s, f in enumerate(forecasts) if f is None or not np.isfinite(f).all()
+            panel.ids[s]
+            for s, (f, _) in enumerate(results)
+            if f is None or not np.isfinite(f).all()
         ]
         if failed:
             raise ValueError(
                 f"{type(self).__name__} could not fit series {failed[:5]}; try another "
                 "configuration (e.g. no seasonality) or a longer history."
             )
-        return np.stack(forecasts)  # (S, H)
+        unconverged = [panel.ids[s] for s, (_, converged) in enumerate(results) if not converged]
+        return np.stack([f for f, _ in results]), unconverged  # (S, H)
 
-    def _fit_one(self, y: np.ndarray) -> np.ndarray | None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence chatter; failures surface as NaN
+    def _fit_one(self, y: np.ndarray) -> tuple[np.ndarray | None, bool]:
+        """The forecast (None when the fit fails) and whether the fit converged."""
+        if (y == y[0]).all():
+            return np.full(self.horizon, y[0]), True
+        from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            # The rest of statsmodels' warnings are noise here: starting values it replaced,
+            # steps the optimiser took, index frequency (we pass arrays). The fit copes with
+            # them and a user could do nothing about them; failures surface as NaN or errors.
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("always", ConvergenceWarning)
             try:
-                return np.asarray(self._statsmodels_forecast(y), dtype=np.float64)
+                forecast = np.asarray(self._statsmodels_forecast(y), dtype=np.float64)
             except (ValueError, np.linalg.LinAlgError):
-                return None
+                forecast = None
+        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        return forecast, converged
 
 
 class ETSForecaster(_StatsmodelsForecaster):
@@ -173,16 +271,19 @@ class ETSForecaster(_StatsmodelsForecaster):
 
     Parameters
     ----------
+    season_length : int, optional
+        Period of the seasonal component; None (default): the natural season of the data's
+        frequency, set at fit as ``season_length_``. A season of 1 means no seasonal component.
     trend : {'add', None}
         Additive trend (damped when ``damped_trend``).
     seasonal : {'add', 'mul', None}
-        Seasonal component with period ``season_length``.
+        Seasonal component with period ``season_length_``.
     """
 
     def __init__(
         self,
         horizon: int = 24,
-        season_length: int = 24,
+        season_length: int | None = None,
         *,
         trend: str | None = "add",
         damped_trend: bool = True,
@@ -200,25 +301,25 @@ class ETSForecaster(_StatsmodelsForecaster):
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_param("season_length", self.season_length, low=1, integer=True)
         check_choice("trend", self.trend, ["add", None])
         check_choice("seasonal", self.seasonal, ["add", "mul", None])
 
     @property
     def min_history(self) -> int:
-        return max(2 * self.season_length, 10) if self.seasonal else 10
+        return max(2 * self._season, 10) if self.seasonal else 10
 
     def _statsmodels_forecast(self, y: np.ndarray) -> Any:
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-        seasonal = self.seasonal if self.season_length > 1 else None
+        season = self.season_length_
+        seasonal = self.seasonal if season > 1 else None
         model = ETSModel(
             y,
             error="add",
             trend=self.trend,
             damped_trend=self.damped_trend and self.trend is not None,
             seasonal=seasonal,
-            seasonal_periods=self.season_length if seasonal else None,
+            seasonal_periods=season if seasonal else None,
         )
         return model.fit(disp=False).forecast(self.horizon)
 
@@ -228,16 +329,19 @@ class ARIMAForecaster(_StatsmodelsForecaster):
 
     Parameters
     ----------
+    season_length : int, optional
+        Period of the seasonal terms; None (default): the natural season of the data's
+        frequency, set at fit as ``season_length_``. A season of 1 means no seasonal terms.
     order : tuple of int
         ``(p, d, q)``.
     seasonal_order : tuple of int
-        ``(P, D, Q)`` at period ``season_length``; ``(0, 0, 0)`` for none.
+        ``(P, D, Q)`` at period ``season_length_``; ``(0, 0, 0)`` for none.
     """
 
     def __init__(
         self,
         horizon: int = 24,
-        season_length: int = 24,
+        season_length: int | None = None,
         *,
         order: tuple[int, int, int] = (2, 1, 1),
         seasonal_order: tuple[int, int, int] = (0, 1, 1),
@@ -253,7 +357,6 @@ class ARIMAForecaster(_StatsmodelsForecaster):
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_param("season_length", self.season_length, low=1, integer=True)
         for name, value in (("order", self.order), ("seasonal_order", self.seasonal_order)):
             if len(tuple(value)) != 3 or not all(isinstance(v, int) and v >= 0 for v in value):
                 raise ValueError(
@@ -262,27 +365,35 @@ class ARIMAForecaster(_StatsmodelsForecaster):
 
     @property
     def min_history(self) -> int:
-        return max(3 * self.season_length, 20)
+        return max(3 * self._season, 20)
 
     def _statsmodels_forecast(self, y: np.ndarray) -> Any:
         from statsmodels.tsa.arima.model import ARIMA
 
+        season = self.season_length_
         seasonal = tuple(self.seasonal_order)
-        if self.season_length <= 1 or seasonal == (0, 0, 0):
+        if season <= 1 or seasonal == (0, 0, 0):
             seasonal_order = (0, 0, 0, 0)
         else:
-            seasonal_order = (*seasonal, self.season_length)
+            seasonal_order = (*seasonal, season)
         model = ARIMA(y, order=tuple(self.order), seasonal_order=seasonal_order)
         return model.fit().forecast(self.horizon)
 
 
 class ThetaForecaster(_StatsmodelsForecaster):
-    """The Theta method (statsmodels ``ThetaModel``), deseasonalised at ``season_length``."""
+    """The Theta method (statsmodels ``ThetaModel``).
+
+    Parameters
+    ----------
+    season_length : int, optional
+        Period at which the series is deseasonalised; None (default): the natural season of
+        the data's frequency, set at fit as ``season_length_``. 1: not deseasonalised.
+    """
 
     def __init__(
         self,
         horizon: int = 24,
-        season_length: int = 24,
+        season_length: int | None = None,
         *,
         lookback: int | None = None,
         n_jobs: int = 1,
@@ -292,17 +403,13 @@ class ThetaForecaster(_StatsmodelsForecaster):
         self.lookback = lookback
         self.n_jobs = n_jobs
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_param("season_length", self.season_length, low=1, integer=True)
-
     @property
     def min_history(self) -> int:
-        return max(2 * self.season_length, 4)
+        return max(2 * self._season, 4)
 
     def _statsmodels_forecast(self, y: np.ndarray) -> Any:
         from statsmodels.tsa.forecasting.theta import ThetaModel
 
-        period = self.season_length if self.season_length > 1 else None
+        period = self.season_length_ if self.season_length_ > 1 else None
         model = ThetaModel(y, period=period, deseasonalize=period is not None)
         return model.fit().forecast(self.horizon)
