@@ -124,3 +124,47 @@ def test_cli_errors_are_one_readable_line(tmp_path, data):
 def test_help_texts():
     for command in ("fit", "predict", "backtest", "demo"):
         assert "usage: tsattn " + command in tsattn(command, "--help").stdout
+
+
+def test_daily_csv_with_dst_offsets_and_day_first_dates(tmp_path):
+    """Local-midnight data written with +01:00 / +02:00 offsets, and dd/mm/yyyy text."""
+    t = pd.date_range("2024-03-20", periods=30, freq="D", tz="Europe/Paris")
+    offsets = tmp_path / "offsets.csv"
+    pd.DataFrame({"ds": [ts.isoformat() for ts in t], "y": np.arange(30.0)}).to_csv(
+        offsets, index=False
+    )
+    tsattn(
+        "fit",
+        "--data",
+        str(offsets),
+        "--out",
+        str(tmp_path / "m1"),
+        "--model",
+        "naive",
+        "--horizon",
+        "2",
+    )
+    tsattn("predict", "--model-dir", str(tmp_path / "m1"), "--out", str(tmp_path / "f1.csv"))
+    assert pd.read_csv(tmp_path / "f1.csv")["ds"].tolist() == [
+        "2024-04-19 00:00:00+02:00",
+        "2024-04-20 00:00:00+02:00",
+    ]
+    day_first = tmp_path / "day_first.csv"
+    text = pd.date_range("2024-01-25", periods=30, freq="D").strftime("%d/%m/%Y")
+    pd.DataFrame({"ds": text, "y": np.arange(30.0)}).to_csv(day_first, index=False)
+    args = ["--model", "naive", "--horizon", "2", "--out", str(tmp_path / "m2")]
+    failed = tsattn("fit", "--data", str(day_first), *args, check=False)
+    assert failed.returncode == 2
+    assert "first offending value '25/01/2024' (row 0)" in failed.stderr
+    assert "time_format" in failed.stderr
+    tsattn("fit", "--data", str(day_first), *args, "--time-format", "%d/%m/%Y")
+    tsattn(
+        "predict",
+        "--model-dir",
+        str(tmp_path / "m2"),
+        "--data",
+        str(day_first),
+        "--out",
+        str(tmp_path / "f2.csv"),
+    )
+    assert pd.read_csv(tmp_path / "f2.csv")["ds"].tolist() == ["2024-02-24", "2024-02-25"]

@@ -28,10 +28,7 @@ def read_frame(path: str, time_col: str) -> Any:
     if not file.is_file():
         raise FileNotFoundError(f"{path}: no such file.")
     if file.suffix.lower() == ".csv":
-        df = pd.read_csv(file)
-        if time_col in df.columns and df[time_col].dtype == object:
-            df[time_col] = pd.to_datetime(df[time_col], format="mixed")
-        return df
+        return pd.read_csv(file)  # timestamps stay text: fit / predict parse them (time_format)
     return pd.read_parquet(file)
 
 
@@ -88,6 +85,7 @@ def fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "past_covariates": split(args.past_covariates),
         "future_covariates": split(args.future_covariates),
         "static_covariates": split(args.static_covariates),
+        "time_format": args.time_format,
     }
 
 
@@ -107,6 +105,14 @@ def _data_options(p: argparse.ArgumentParser) -> None:
         "--future-covariates", help="comma-separated columns known for the forecast timestamps"
     )
     p.add_argument("--static-covariates", help="comma-separated columns constant within a series")
+    _time_format_option(p)
+
+
+def _time_format_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--time-format",
+        help="strftime format of text timestamps, e.g. '%%d/%%m/%%Y %%H:%%M' (default: ISO 8601)",
+    )
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -156,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--future", help="known-future covariates for the forecast timestamps")
     predict.add_argument("--quantiles", type=_quantiles, help="quantile levels to output")
     predict.add_argument("--out", required=True, help="forecast file (.parquet or .csv)")
+    _time_format_option(predict)
 
     bt = commands.add_parser(
         "backtest",
@@ -169,7 +176,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     bt.add_argument("--step", type=int, help="steps between origins (default: the horizon)")
     bt.add_argument("--refit", type=int, default=0, help="refit every K windows (0: fit once)")
-    bt.add_argument("--season-length", type=int, default=1, help="seasonal period scaling MASE")
+    bt.add_argument(
+        "--season-length",
+        type=int,
+        help="seasonal period scaling MASE (default: the data's, e.g. 24 for hourly, 7 daily)",
+    )
     bt.add_argument(
         "--out", required=True, help="forecasts file; metrics go beside it as *_metrics"
     )
@@ -212,7 +223,9 @@ def _run(args: argparse.Namespace) -> None:
         time_col = est.columns_.time
         history = read_frame(args.data, time_col) if args.data else None
         future = read_frame(args.future, time_col) if args.future else None
-        forecast = est.predict(history, X_future=future, quantiles=args.quantiles)
+        forecast = est.predict(
+            history, X_future=future, quantiles=args.quantiles, time_format=args.time_format
+        )
         write_frame(forecast, args.out)
         print(f"wrote {len(forecast)} forecast rows to {args.out}")
     elif args.command == "backtest":
@@ -251,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _run(args)
     except (ValueError, TypeError, FileNotFoundError) as err:
-        print(f"tsattn {args.command}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, even for a message from a dependency
+        print(f"tsattn {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0
 

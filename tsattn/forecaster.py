@@ -35,8 +35,13 @@ from tsattn.data.frames import (
     to_pandas_frame,
 )
 from tsattn.data.panel import Panel, ValidationReport
-from tsattn.data.timestamps import local_time
-from tsattn.data.validation import check_like_fitted, check_panel, require_length
+from tsattn.data.validation import (
+    check_like_fitted,
+    check_panel,
+    check_recent_gaps,
+    check_window_gaps,
+    require_length,
+)
 from tsattn.evaluation import conformal_scores, score, with_conformal
 from tsattn.params import check_param, check_quantiles
 from tsattn.persistence import save
@@ -75,17 +80,17 @@ class BaseForecaster(BaseEstimator):
     ) -> np.ndarray:
         """``(S, n, H, 1 + Q)`` forecasts from every origin, known-future inputs from ``panel``.
 
-        This default loops over the ``n`` origins, forecasting all series at once each time;
-        networks override it with one batched pass over all windows.
+        This default forecasts all series at once from each origin in turn; networks override
+        it with one batched pass over all windows.
         """
-        out = []
-        for k in range(origins.shape[1]):
-            history = panel.cut(origins[:, k])
-            out.append(self._predict(history, history.future_times(self.horizon), None, quantiles))
-        return np.stack(out, axis=1)
+        return np.stack(
+            [self._predict(*_cut(panel, o, self.horizon), None, quantiles) for o in origins.T], 1
+        )
 
     # -- the panel level ------------------------------------------------------------------------
-    def check_frame(self, df: FrameLike, *, roles: ColumnRoles | None = None) -> Panel:
+    def check_frame(
+        self, df: FrameLike, *, roles: ColumnRoles | None = None, time_format: str | None = None
+    ) -> Panel:
         """Validate ``df`` with this forecaster's settings into a :class:`Panel`.
 
         Parameters
@@ -94,23 +99,24 @@ class BaseForecaster(BaseEstimator):
             Long format, with the columns named by ``roles``.
         roles : ColumnRoles, optional
             Column roles; default: those of ``fit``.
+        time_format : str, optional
+            strftime format of string timestamps; default: the one given to ``fit`` (ISO 8601
+            when none was).
         """
         frame = to_pandas_frame(df)
-        missing = [c for c in (roles or self.columns_).covariates if c not in frame.columns]
-        if missing:
-            where = "the training frame" if roles is not None else "predict's history"
-            raise ValueError(
-                f"covariate column(s) {missing} are missing from {where}; it has "
-                f"{list(frame.columns)}."
-            )
+        _require_covariates(frame, roles or self.columns_, fitting=roles is not None)
         roles = roles or self.columns_
+        params = self.get_params()
         return check_panel(
             frame,
             id_col=roles.id,
             time_col=roles.time,
             target_col=roles.target,
             covariates=roles.covariates,
-            fill=self.get_params().get("fill"),
+            fill=params.get("fill"),
+            reindex=params.get("fill") is not None,
+            max_fill=params.get("max_fill"),
+            time_format=time_format or roles.time_format,
         )
 
     def fit_panel(self, panel: Panel, roles: ColumnRoles | None = None) -> BaseForecaster:
@@ -152,21 +158,17 @@ class BaseForecaster(BaseEstimator):
         """
         self.check_fitted()
         quantiles = check_quantiles("quantiles", quantiles or None) or []
-        native = [q for q in quantiles if q in self._native_quantiles()]
-        conformal = [q for q in quantiles if q not in native]
-        if conformal and not hasattr(self, "conformal_scores_"):
-            raise ValueError(
-                f"quantiles {conformal} were not trained (this model has "
-                f"{self._native_quantiles() or 'none'}); refit with quantiles=[...] including "
-                "them, or call calibrate(df) on held-out data for split-conformal intervals at "
-                "any level."
-            )
+        native, conformal = _split_quantiles(self, quantiles, self._native_quantiles())
         if origins is None:
-            times = panel.future_times(self.horizon)
-            values = self._predict(panel, times, future, native)[:, None]  # (S, 1, H, 1 + Qn)
+            check_recent_gaps(panel, self.min_history)
+            history = panel.since_last_gap()
+            times = history.future_times(self.horizon)
+            values = self._predict(history, times, future, native)[:, None]  # (S, 1, H, 1 + Qn)
             origins = panel.lengths[:, None]
         else:
+            check_window_gaps(panel, origins, self.min_history, self.horizon)
             values = self._predict_windows(panel, origins, native)  # (S, n, H, 1 + Qn)
+        values = _hold_constant(values, panel, origins)
         if conformal:
             values = with_conformal(values, panel, origins, self.conformal_scores_, conformal)
             order = [0] + [1 + (native + conformal).index(q) for q in quantiles]
@@ -184,6 +186,7 @@ class BaseForecaster(BaseEstimator):
         past_covariates: Sequence[str] | None = None,
         future_covariates: Sequence[str] | None = None,
         static_covariates: Sequence[str] | None = None,
+        time_format: str | None = None,
     ) -> BaseForecaster:
         """Learn from a long frame.
 
@@ -199,6 +202,9 @@ class BaseForecaster(BaseEstimator):
             (``X_future``).
         static_covariates : list of str, optional
             Columns constant within each series (e.g. a store's size).
+        time_format : str, optional
+            strftime format of string timestamps, e.g. ``"%d/%m/%Y %H:%M"``; default ISO 8601.
+            ``predict`` reads its history with the same format unless told otherwise.
 
         Returns
         -------
@@ -206,7 +212,13 @@ class BaseForecaster(BaseEstimator):
         """
         self._check_params()
         roles = ColumnRoles.from_kwargs(
-            id_col, time_col, target_col, past_covariates, future_covariates, static_covariates
+            id_col,
+            time_col,
+            target_col,
+            past_covariates,
+            future_covariates,
+            static_covariates,
+            time_format,
         )
         self.fit_panel(self.check_frame(df, roles=roles), roles)
         self.output_polars_ = is_polars(df)
@@ -218,6 +230,7 @@ class BaseForecaster(BaseEstimator):
         *,
         X_future: FrameLike | None = None,
         quantiles: Sequence[float] | None = None,
+        time_format: str | None = None,
     ) -> FrameLike:
         """Forecast the ``horizon`` steps after the end of every series.
 
@@ -230,6 +243,8 @@ class BaseForecaster(BaseEstimator):
             Known-future covariates for the ``horizon`` timestamps after each series' end.
         quantiles : list of float, optional
             Quantile levels to return, each a ``y_pred_q<level>`` column.
+        time_format : str, optional
+            strftime format of ``df``'s string timestamps; default: the one given to ``fit``.
 
         Returns
         -------
@@ -237,25 +252,31 @@ class BaseForecaster(BaseEstimator):
             ``unique_id, ds, y_pred[, y_pred_q<q> ...]``, pandas or polars like the input.
         """
         quantiles = check_quantiles("quantiles", quantiles) or []
-        panel, future = self.predict_inputs(df, X_future)
+        panel, future = self.predict_inputs(df, X_future, time_format=time_format)
         values = self.predict_panel(panel, future=future, quantiles=quantiles)[:, 0]
         polars = self.output_polars_ if df is None else is_polars(df)
-        return as_frame_like(self._forecast_frame(panel, values, quantiles), polars)
+        times = panel.future_timestamps(self.horizon)
+        frame = forecast_frame(panel.ids, times, values, quantiles, self.columns_)
+        return as_frame_like(frame, polars)
 
     def predict_inputs(
-        self, df: FrameLike | None = None, X_future: FrameLike | None = None
+        self,
+        df: FrameLike | None = None,
+        X_future: FrameLike | None = None,
+        *,
+        time_format: str | None = None,
     ) -> tuple[Panel, np.ndarray | None]:
         """The validated history and ``(S, H, Cf)`` known-future covariates ``predict`` uses."""
         self.check_fitted()
         if df is None:
             panel = self.history_
         else:
-            panel = self.check_frame(df)
+            panel = _like_fitted(self, self.check_frame(df, time_format=time_format))
             require_length(panel.ids, panel.lengths, self.min_history)
-            self._check_same_time_kind(panel)
         if not self.columns_.future:
             return panel, None
-        return panel, self._future_values(panel, X_future)
+        times = panel.future_timestamps(self.horizon)
+        return panel, future_covariates(X_future, panel.ids, times, self.columns_, self.horizon)
 
     def calibrate(
         self, df: FrameLike, *, n_windows: int = 20, step: int | None = None
@@ -268,30 +289,34 @@ class BaseForecaster(BaseEstimator):
         ``predict(quantiles=...)`` then returns intervals at any level.
         """
         self.check_fitted()
-        panel = self.check_frame(df)
-        self._check_same_time_kind(panel)
+        panel = _like_fitted(self, self.check_frame(df))
         self.conformal_scores_ = conformal_scores(self, panel, n_windows=n_windows, step=step)
         return self
 
-    def score(self, df: FrameLike, *, metric: str = "mase", season_length: int = 1) -> float:
-        """Error of forecasting the last ``horizon`` steps of every series in ``df``.
+    def score(
+        self, df: FrameLike, *, metric: str = "mase", season_length: int | None = None
+    ) -> float:
+        """Negative error of forecasting the last ``horizon`` steps of every series in ``df``.
 
         The history is ``df`` without its last ``horizon`` rows per series; the fitted model
-        forecasts from it and is compared with those rows (see
-        :func:`tsattn.evaluation.score`). Unlike scikit-learn's ``score``, lower is better (it
-        is an error, not R^2).
+        forecasts from it and is compared with those rows. Like scikit-learn's ``score`` (which
+        ``GridSearchCV`` maximises), greater is better: this returns ``-error``, e.g. -MASE, 0 at
+        best. :func:`tsattn.evaluation.score` returns the error itself.
 
         Parameters
         ----------
         metric : {'mase', 'mae', 'mse', 'rmse', 'mape', 'smape'}
             MASE is scaled per series by the in-sample seasonal-naive MAE at ``season_length``
-            and averaged over series; the others pool all forecast steps.
+            and averaged over series (those where it is undefined are left out, with a
+            ``UserWarning`` naming them); the others pool all forecast steps.
+        season_length : int, optional
+            Period of the seasonal naive forecast that scales MASE; None (default): the natural
+            season of the data's frequency (hourly 24, daily 7, ...); 1: the naive forecast.
         """
         self.check_fitted()
-        panel = self.check_frame(df)
+        panel = _like_fitted(self, self.check_frame(df))
         require_length(panel.ids, panel.lengths, self.min_history + self.horizon)
-        self._check_same_time_kind(panel)
-        return score(self, panel, metric=metric, season_length=season_length)
+        return -score(self, panel, metric=metric, season_length=season_length)
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted forecaster to directory ``path`` (no pickle; see ``tsattn.load``)."""
@@ -321,20 +346,55 @@ class BaseForecaster(BaseEstimator):
                 f"This {type(self).__name__} instance is not fitted yet; call fit(df) before predict."
             )
 
-    # -- checks and frames ------------------------------------------------------------------------
-    def _check_same_time_kind(self, panel: Panel) -> None:
-        check_like_fitted(panel, self.time_is_datetime_, self.freq_)
 
-    def _timestamps(self, times: np.ndarray) -> pd.Index:
-        """``(S, H)`` stored times as the user's ``S * H`` timestamps (or integers)."""
-        if self.time_is_datetime_:
-            return local_time(times.ravel(), self.tz_)
-        return pd.Index(times.ravel())
+def _cut(panel: Panel, ends: np.ndarray, horizon: int) -> tuple[Panel, np.ndarray]:
+    """The history before local rows ``ends`` and the ``(S, H)`` times after it."""
+    history = panel.cut(ends)
+    return history, history.future_times(horizon)
 
-    def _future_values(self, panel: Panel, X_future: FrameLike | None) -> np.ndarray:
-        times = self._timestamps(panel.future_times(self.horizon))
-        return future_covariates(X_future, panel.ids, times, self.columns_, self.horizon)
 
-    def _forecast_frame(self, panel: Panel, values: np.ndarray, quantiles: list[float]):
-        times = self._timestamps(panel.future_times(self.horizon))
-        return forecast_frame(panel.ids, times, values, quantiles, self.columns_)
+def _like_fitted(est: BaseForecaster, panel: Panel) -> Panel:
+    """``panel`` checked against the fitted time kind and frequency, in the fitted zone."""
+    return check_like_fitted(panel, est.time_is_datetime_, est.freq_, est.tz_)
+
+
+def _require_covariates(frame: pd.DataFrame, roles: ColumnRoles, fitting: bool) -> None:
+    missing = [c for c in roles.covariates if c not in frame.columns]
+    if missing:
+        where = "the training frame" if fitting else "predict's history"
+        raise ValueError(
+            f"covariate column(s) {missing} are missing from {where}; it has {list(frame.columns)}."
+        )
+
+
+def _split_quantiles(est: BaseForecaster, quantiles: list[float], emitted: list[float]):
+    """``(native, conformal)``: levels the model emits, and those calibration must supply."""
+    native = [q for q in quantiles if q in emitted]
+    conformal = [q for q in quantiles if q not in native]
+    if conformal and not hasattr(est, "conformal_scores_"):
+        raise ValueError(
+            f"quantiles {conformal} were not trained (this model has "
+            f"{emitted or 'none'}); refit with quantiles=[...] including "
+            "them, or call calibrate(df) on held-out data for split-conformal intervals at "
+            "any level."
+        )
+    return native, conformal
+
+
+def _hold_constant(values: np.ndarray, panel: Panel, origins: np.ndarray) -> np.ndarray:
+    """Forecasts from a constant history are that constant, whatever the model.
+
+    ``values`` is ``(S, n, H, 1 + Q)``; the forecast from origin ``origins[s, k]`` is replaced
+    by the constant when series ``s`` is constant on all its rows before that origin.
+    """
+    first = panel.target[panel.offsets[:-1]]  # (S,)
+    differs = panel.target != np.repeat(first, panel.lengths)  # (N,)
+    change = np.full(panel.n_series, np.iinfo(np.int64).max)  # (S,) first differing local row
+    rows = np.flatnonzero(differs)
+    series = panel.series_index()[rows]
+    np.minimum.at(change, series, rows - panel.offsets[series])
+    constant = (origins >= 1) & (origins <= change[:, None])  # (S, n)
+    if constant.any():
+        values = values.copy()
+        values[constant] = first[:, None, None, None].repeat(origins.shape[1], 1)[constant]
+    return values

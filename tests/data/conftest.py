@@ -30,7 +30,7 @@ def _make_frame(lengths=(40, 25, 33), seed=0) -> pd.DataFrame:
 
 
 def _with_target(panel: Panel, target: np.ndarray) -> Panel:
-    return dataclasses.replace(panel, target=np.ascontiguousarray(target, dtype=np.float32))
+    return dataclasses.replace(panel, target=np.ascontiguousarray(target, dtype=np.float64))
 
 
 @pytest.fixture

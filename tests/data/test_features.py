@@ -222,7 +222,9 @@ def test_build_features_keeps_past_and_future_apart(panel):
     assert feats.past.dtype == feats.future.dtype == np.float32
     only_future = build_features(panel, future=["temp"], calendar=False)
     assert only_future.past is None and only_future.past_names == []
-    np.testing.assert_array_equal(only_future.future[:, 0], panel.covariates["temp"])
+    np.testing.assert_array_equal(
+        only_future.future[:, 0], panel.covariates["temp"].astype(np.float32)
+    )
     windows = make_windows(
         panel, LOOKBACK, HORIZON, past_covariates=feats.past, future_covariates=feats.future
     )

@@ -28,7 +28,7 @@ def test_scaler_learns_from_the_training_rows_only(panel, method, with_target):
         outside[begin:end] = False
     changed = panel.target.copy()
     changed[outside] = 1e6  # a wild test part must not move the statistics
-    temp = np.where(outside, -1e6, panel.covariates["temp"]).astype(np.float32)
+    temp = np.where(outside, -1e6, panel.covariates["temp"])
     wild = dataclasses.replace(with_target(panel, changed), covariates={"temp": temp})
     other = SeriesScaler(method).fit(wild, bounds=train)
     np.testing.assert_array_equal(scaler.center_, other.center_)

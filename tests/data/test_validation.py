@@ -183,12 +183,12 @@ def test_error_messages_are_distinct():
     assert len(messages) == len(BAD_INPUTS)
 
 
-def test_clean_frame_round_trips_and_is_contiguous_float32():
+def test_clean_frame_round_trips_and_is_contiguous_float64():
     df = frame()
     panel = check_panel(df)
     assert panel.report.clean
     assert panel.freq == "h"
-    assert panel.target.dtype == np.float32 and panel.target.flags.c_contiguous
+    assert panel.target.dtype == np.float64 and panel.target.flags.c_contiguous
     assert list(panel.offsets) == [0, 48, 96]
     pd.testing.assert_frame_equal(panel.to_pandas(), df, check_dtype=False)
 
@@ -196,7 +196,7 @@ def test_clean_frame_round_trips_and_is_contiguous_float32():
 def test_unsorted_rows_are_sorted_and_counted():
     df = frame().sample(frac=1.0, random_state=0).reset_index(drop=True)
     panel = check_panel(df)
-    assert np.array_equal(panel.target, frame()["y"].to_numpy(np.float32))
+    assert np.array_equal(panel.target, frame()["y"].to_numpy(np.float64))
     assert panel.report.total("reordered") > 0
     assert "out of (id, time) order" in str(panel.report)
 

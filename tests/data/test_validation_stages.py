@@ -41,7 +41,7 @@ def report(ids=("a", "b")) -> ValidationReport:
     return ValidationReport(counts=counts)
 
 
-def test_read_rows_numbers_series_in_first_appearance_order_and_parses_time():
+def test_read_rows_numbers_series_in_sorted_id_order_and_parses_time():
     frame = pd.DataFrame(
         {
             "unique_id": ["b", "a", "b"],
@@ -50,7 +50,7 @@ def test_read_rows_numbers_series_in_first_appearance_order_and_parses_time():
         }
     )
     r = read_rows(frame, "unique_id", "ds", "y", [])
-    assert list(r.ids) == ["b", "a"] and r.codes.tolist() == [0, 1, 0]
+    assert list(r.ids) == ["a", "b"] and r.codes.tolist() == [1, 0, 1]
     assert (
         (r.time - r.time[1]).tolist() == [HOUR, 0, 0]
         and r.is_datetime

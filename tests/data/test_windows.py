@@ -61,9 +61,10 @@ def test_windows_never_cross_series_and_match_a_naive_enumeration():
 
 def test_stride_and_windows_share_memory_with_the_panel():
     panel = panel_of({"a": 50})
-    windows = make_windows(panel, 8, 4, stride=5)
+    scaled = panel.target.astype(np.float32)  # networks read a float32 (scaled) target
+    windows = make_windows(panel, 8, 4, stride=5, target=scaled)
     assert len(windows) == (50 - 12) // 5 + 1
-    assert windows.target.data_ptr() == torch.from_numpy(panel.target).data_ptr()
+    assert windows.target.data_ptr() == torch.from_numpy(scaled).data_ptr()
     _, start = windows.locate(np.array([0, 1, 7]))
     assert start.tolist() == [0, 5, 35]
 

@@ -19,6 +19,7 @@ _SOURCES = {
     "future_times": "tsattn.data.timestamps",
     "Panel": "tsattn.data.panel",
     "ValidationReport": "tsattn.data.panel",
+    "series_frame": "tsattn.data.frames",
     "wide_to_long": "tsattn.data.frames",
     "Batch": "tsattn.data.windows",
     "Windows": "tsattn.data.windows",

@@ -124,24 +124,34 @@ def calendar_features(
             f"freq must be a pandas alias such as 'h' or 'D' for datetime timestamps, got "
             f"{freq!r}; pass panel.freq."
         )
+    names = [name for name, limit in CALENDAR_FEATURES if _step_days(freq) < limit]
+    out = np.empty((len(time), 2 * len(names)), dtype=np.float32)  # (N, 2F)
+    if names:
+        for lo in range(0, len(time), _CHUNK):  # chunks bound the float64 temporaries
+            out[lo : lo + _CHUNK] = _calendar_rows(time[lo : lo + _CHUNK], names, tz)
+    return out
+
+
+_CHUNK = 1 << 18
+
+
+def _calendar_rows(time, names: list[str], tz: str | None) -> np.ndarray:
+    """``(n, 2F)`` sin / cos of the named cycles, for one chunk of timestamps."""
     index = pd.DatetimeIndex(time)
     if tz is not None:
         index = index.tz_localize("UTC") if index.tz is None else index
         index = index.tz_convert(tz)
     hour = index.hour + index.minute / 60 + index.second / 3600
     phases = {  # fraction of each cycle, in [0, 1)
-        "hour": hour / 24,
-        "day_of_week": index.day_of_week / 7,
-        "day_of_month": (index.day - 1) / index.days_in_month,
-        "day_of_year": (index.day_of_year - 1) / (365 + index.is_leap_year),
-        "month": (index.month - 1) / 12,
+        "hour": lambda: hour / 24,
+        "day_of_week": lambda: index.day_of_week / 7,
+        "day_of_month": lambda: (index.day - 1) / index.days_in_month,
+        "day_of_year": lambda: (index.day_of_year - 1) / (365 + index.is_leap_year),
+        "month": lambda: (index.month - 1) / 12,
     }
-    names = [name for name, limit in CALENDAR_FEATURES if _step_days(freq) < limit]
-    if not names:
-        return np.zeros((len(index), 0), dtype=np.float32)
-    angle = 2 * np.pi * np.stack([np.asarray(phases[n], dtype=np.float64) for n in names], 1)
-    out = np.stack([np.sin(angle), np.cos(angle)], axis=2)  # (N, F, 2): sin, cos per feature
-    return out.reshape(len(index), -1).astype(np.float32)  # (N, 2F)
+    angle = 2 * np.pi * np.stack([np.asarray(phases[n](), dtype=np.float64) for n in names], 1)
+    out = np.stack([np.sin(angle), np.cos(angle)], axis=2)  # (n, F, 2): sin, cos per feature
+    return out.reshape(len(index), -1)  # (n, 2F)
 
 
 # -- lags and rolling windows -------------------------------------------------------------------
@@ -318,6 +328,8 @@ def _stack(columns: list[np.ndarray]) -> np.ndarray | None:
     columns = [c for c in columns if c.shape[1]]
     if not columns:
         return None
+    if len(columns) == 1:  # e.g. calendar features only: no second (N, C) copy
+        return np.ascontiguousarray(columns[0], dtype=np.float32)
     return np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=np.float32)  # (N, C)
 
 

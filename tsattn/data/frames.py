@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from tsattn.data.timestamps import local_time, parse_time
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -22,6 +24,7 @@ __all__ = [
     "FrameLike",
     "as_frame_like",
     "is_polars",
+    "series_frame",
     "to_pandas_frame",
     "wide_to_long",
 ]
@@ -71,6 +74,8 @@ class ColumnRoles:
         Covariates known in advance; ``predict`` then needs them for the horizon.
     static : list of str
         Covariates constant within each series.
+    time_format : str, optional
+        strftime format of string timestamps (default ISO 8601).
     """
 
     id: str = "unique_id"
@@ -79,6 +84,7 @@ class ColumnRoles:
     past: list[str] = field(default_factory=list)
     future: list[str] = field(default_factory=list)
     static: list[str] = field(default_factory=list)
+    time_format: str | None = None
 
     def __post_init__(self) -> None:
         for role in ("past", "future", "static"):
@@ -102,8 +108,13 @@ class ColumnRoles:
         past_covariates: Sequence[str] | None = None,
         future_covariates: Sequence[str] | None = None,
         static_covariates: Sequence[str] | None = None,
+        time_format: str | None = None,
     ) -> ColumnRoles:
         """The roles from ``fit``'s keyword arguments (a ``TypeError`` for unknown ones)."""
+        if time_format is not None and not isinstance(time_format, str):
+            raise TypeError(
+                f"time_format must be a strftime string such as '%d/%m/%Y', got {time_format!r}."
+            )
         return cls(
             id_col,
             time_col,
@@ -111,6 +122,7 @@ class ColumnRoles:
             list(past_covariates or []),
             list(future_covariates or []),
             list(static_covariates or []),
+            time_format,
         )
 
     @property
@@ -121,6 +133,38 @@ class ColumnRoles:
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON; ``ColumnRoles(**roles.to_dict())`` rebuilds it."""
         return asdict(self)
+
+
+def series_frame(
+    values: dict[Any, Any],
+    *,
+    freq: str = "h",
+    start: str = "2024-01-01",
+    id_col: str = "unique_id",
+    time_col: str = "ds",
+    target_col: str = "y",
+) -> pd.DataFrame:
+    """A long frame from ``{series id: values}``, each series starting at ``start``.
+
+    Examples
+    --------
+    >>> series_frame({"a": [1.0, 2.0], "b": [3.0]}, freq="D")
+      unique_id         ds    y
+    0         a 2024-01-01  1.0
+    1         a 2024-01-02  2.0
+    2         b 2024-01-01  3.0
+    """
+    parts = [
+        pd.DataFrame(
+            {
+                id_col: uid,
+                time_col: pd.date_range(start, periods=len(y), freq=freq),
+                target_col: np.asarray(y, dtype=np.float64),
+            }
+        )
+        for uid, y in values.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 def wide_to_long(
@@ -207,6 +251,11 @@ def future_covariates(
                 f"X_future needs the id column {id_col!r} when there are several series."
             )
         future = future.assign(**{id_col: ids[0]})
+    if not pd.api.types.is_datetime64_any_dtype(future[time_col].dtype) and isinstance(
+        times, pd.DatetimeIndex
+    ):  # text timestamps (e.g. from a CSV): read them like the history
+        values, tz, _ = parse_time(future[time_col], time_col, roles.time_format)
+        future = future.assign(**{time_col: local_time(values, tz)})
     keys = [id_col, time_col]
     merged = needed.merge(
         future[[*keys, *names]].drop_duplicates(keys), on=keys, how="left", indicator=True

@@ -14,7 +14,24 @@ import torch
 
 from tsattn.data.windows import Batch, Windows
 
-__all__ = ["WindowLoader", "make_loaders"]
+__all__ = ["WindowLoader", "make_loaders", "spread_windows"]
+
+
+def spread_windows(n_windows: int, limit: int, seed: int = 0) -> np.ndarray:
+    """``limit`` window numbers out of ``range(n_windows)``, spread evenly, ascending.
+
+    The numbers are cut into ``limit`` equal strata and one window is drawn from each (a fixed
+    seed, so the same subset every time). Windows are numbered series by series and in time
+    order, so every series gets a share proportional to its window count, spread over its
+    whole length; the random position inside each stratum keeps the subset from lining up with
+    a season, as a fixed step (say every 24th hourly window) would. All windows when
+    ``n_windows <= limit``.
+    """
+    if n_windows <= limit:
+        return np.arange(n_windows, dtype=np.int64)
+    edges = np.arange(limit + 1, dtype=np.int64) * n_windows // limit  # (limit + 1,) strata
+    offset = np.random.default_rng(seed).random(limit)  # (limit,) position inside each stratum
+    return edges[:-1] + (offset * np.diff(edges)).astype(np.int64)  # (limit,) ascending
 
 
 class WindowLoader:
@@ -35,6 +52,8 @@ class WindowLoader:
         a run is reproducible. ``set_epoch`` restores the order after a resume.
     device : str or torch.device, optional
         Where batches go; on CUDA they are pinned and copied with ``non_blocking=True``.
+    index : numpy.ndarray, optional
+        The window numbers to serve (e.g. from :func:`spread_windows`); default: all.
     """
 
     def __init__(
@@ -46,10 +65,12 @@ class WindowLoader:
         drop_last: bool = False,
         seed: int | None = None,
         device: str | torch.device | None = None,
+        index: np.ndarray | None = None,
     ) -> None:
         if not isinstance(batch_size, int | np.integer) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.windows = windows
+        self.index = None if index is None else np.asarray(index, dtype=np.int64)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -69,8 +90,13 @@ class WindowLoader:
             raise ValueError(f"rank must be in [0, {world_size}), got {rank}.")
         self.rank, self.world_size = int(rank), int(world_size)
 
+    @property
+    def size(self) -> int:
+        """Windows served per epoch, over all processes."""
+        return len(self.windows) if self.index is None else len(self.index)
+
     def _n_windows(self) -> int:
-        n, ws = len(self.windows), self.world_size
+        n, ws = self.size, self.world_size
         if ws == 1:
             return n
         return -(-n // ws) if self.shuffle else len(range(self.rank, n, ws))
@@ -87,7 +113,8 @@ class WindowLoader:
         """Window numbers of this epoch: int32 when they fit, shuffled in place (no extra copy),
         so a 10M-window epoch costs 40 MB."""
         n = len(self.windows)
-        order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
+        dtype = np.int32 if n < 2**31 else np.int64
+        order = np.arange(n, dtype=dtype) if self.index is None else self.index.astype(dtype)
         if self.shuffle:
             np.random.default_rng([self.seed, self.epoch]).shuffle(order)
         if self.world_size > 1:
@@ -118,8 +145,24 @@ def make_loaders(
     batch_size: int = 256,
     seed: int | None = None,
     device: str | torch.device | None = None,
+    max_val_windows: int | None = None,
 ) -> tuple[WindowLoader, WindowLoader | None]:
-    """A shuffled training loader and an ordered validation loader over the given windows."""
+    """A shuffled training loader and an ordered validation loader over the given windows.
+
+    ``max_val_windows`` caps the validation windows of every epoch: the same evenly spread
+    subset (:func:`spread_windows`) each epoch, so early stopping compares like with like and
+    a long series costs no more to validate than ``max_val_windows`` windows. None: all.
+    """
+    if max_val_windows is not None and (
+        not isinstance(max_val_windows, int | np.integer)
+        or isinstance(max_val_windows, bool)
+        or max_val_windows < 1
+    ):
+        raise ValueError(
+            f"max_val_windows must be a positive integer or None, got {max_val_windows!r}."
+        )
     train_loader = WindowLoader(train, batch_size, shuffle=True, seed=seed, device=device)
-    val_loader = None if val is None else WindowLoader(val, batch_size, device=device)
-    return train_loader, val_loader
+    if val is None:
+        return train_loader, None
+    index = None if max_val_windows is None else spread_windows(len(val), max_val_windows)
+    return train_loader, WindowLoader(val, batch_size, device=device, index=index)

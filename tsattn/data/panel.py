@@ -12,7 +12,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from tsattn.data.timestamps import future_times, local_time
+from tsattn.data.timestamps import (
+    future_times,
+    grid_positions,
+    local_time,
+    missing_before,
+    parse_freq,
+)
 
 __all__ = ["Panel", "ValidationReport", "check_is_panel"]
 
@@ -119,8 +125,8 @@ class Panel:
     id_col: str = "unique_id"
     time_col: str = "ds"
     target_col: str = "y"
-    #: future_times by horizon, computed once per panel (``replace`` starts a new panel afresh)
-    _future_times: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    #: derived arrays computed once per panel (``replace`` starts a new panel with an empty one)
+    _cache: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def n_series(self) -> int:
@@ -194,10 +200,64 @@ class Panel:
         Computed once per panel and horizon (calendar frequencies take one ``date_range`` per
         series); treat the result as read-only.
         """
-        if horizon not in self._future_times:
+        key = ("future_times", horizon)
+        if key not in self._cache:
             last = self.time[self.offsets[1:] - 1]
-            self._future_times[horizon] = future_times(last, horizon, self.freq, self.tz)
-        return self._future_times[horizon]
+            self._cache[key] = future_times(last, horizon, self.freq, self.tz)
+        return self._cache[key]
+
+    def future_timestamps(self, horizon: int) -> pd.Index:
+        """:meth:`future_times` as the user reads them: ``S * H`` values, series-major."""
+        times = self.future_times(horizon).ravel()
+        if np.issubdtype(times.dtype, np.datetime64):
+            return local_time(times, self.tz)
+        return pd.Index(times)
+
+    def missing_before(self) -> np.ndarray:
+        """``(N,)`` int64 number of timestamps missing just before each row (0 at a series' start).
+
+        A row with a positive count starts a new gap-free stretch: no window may span it.
+        Computed once per panel; treat the result as read-only.
+        """
+        if "missing_before" not in self._cache:
+            datetime = np.issubdtype(self.time.dtype, np.datetime64)
+            step = parse_freq(self.freq, datetime, self.time_col)
+            pos = grid_positions(self.time.view(np.int64), self.offsets, *step, self.tz)
+            self._cache["missing_before"] = missing_before(pos, self.offsets)
+        return self._cache["missing_before"]
+
+    def since_last_gap(self) -> Panel:
+        """Every series from its last gap on: the stretch a forecast continues."""
+        missing = self.missing_before()
+        start = np.zeros(self.n_series, dtype=np.int64)
+        rows = np.flatnonzero(missing > 0)
+        if not len(rows):
+            return self
+        series = self.series_index()[rows]
+        np.maximum.at(start, series, rows - self.offsets[series])
+        return self.slice_series(start, self.lengths)
+
+    def stretches(self, bounds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Gap-free row ranges inside ``bounds``: ``(K, 2)`` ``[begin, end)`` and ``(K,)`` series.
+
+        ``bounds`` is ``(S, 2)`` as for :meth:`row_ranges` (default: whole series); each range
+        is cut at every row that follows missing timestamps.
+        """
+        bounds = self.row_ranges(bounds)
+        cuts = np.flatnonzero(self.missing_before() > 0)  # rows that start a stretch
+        if not len(cuts):
+            return bounds, np.arange(self.n_series)
+        lo = np.searchsorted(cuts, bounds[:, 0], side="right")  # (S,) first cut inside
+        hi = np.searchsorted(cuts, bounds[:, 1], side="left")  # (S,) one past the last
+        pieces = np.maximum(hi - lo, 0) + 1  # (S,) stretches per range
+        series = np.repeat(np.arange(self.n_series), pieces)  # (K,)
+        first = np.cumsum(pieces) - pieces  # (S,) index of each range's first stretch
+        k = np.arange(len(series)) - first[series]  # (K,) stretch number within its range
+        inner = lo[series] + k  # (K,) cuts[inner - 1] opens stretch k, cuts[inner] closes it
+        begin = np.where(k == 0, bounds[series, 0], cuts[np.clip(inner - 1, 0, len(cuts) - 1)])
+        last = k == pieces[series] - 1
+        end = np.where(last, bounds[series, 1], cuts[np.clip(inner, 0, len(cuts) - 1)])
+        return np.stack([begin, end], axis=1).astype(np.int64), series
 
     def row_ranges(self, bounds: np.ndarray | None = None) -> np.ndarray:
         """``(S, 2)`` global ``[begin, end)`` rows per series, checked to lie inside each series.

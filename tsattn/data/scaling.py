@@ -160,6 +160,20 @@ def _statistics(
     return center, scale
 
 
+def _to_float32(values: np.ndarray, panel: Panel, column: str) -> np.ndarray:
+    """Scaled values as float32 (what networks compute in), or an error naming where they overflow."""
+    bad = np.abs(values) > np.finfo(np.float32).max  # inf, or beyond float32 after scaling
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        s = int(np.searchsorted(panel.offsets, row, side="right") - 1)
+        raise ValueError(
+            f"column {column!r} of series {panel.ids[s]!r} at {panel.timestamps()[row]} scales "
+            f"to {values[row]:.3g}, which float32 networks cannot represent; use "
+            "scaler='standard' or 'robust', or rescale the column first."
+        )
+    return values.astype(np.float32)
+
+
 # -- state (de)serialisation -------------------------------------------------------------------
 
 
@@ -368,14 +382,21 @@ class SeriesScaler(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         check_is_panel(panel)
         _require_columns(self.covariate_names_, panel)
-        stats = np.repeat(self.series_numbers(panel.ids), panel.lengths)  # (N,)
-        center, scale = self.center_[stats], self.scale_[stats]  # (N, 1 + C)
-        target = ((panel.target - center[:, 0]) / scale[:, 0]).astype(np.float32)
+        numbers = self.series_numbers(panel.ids)  # (S,)
+
+        def scaled(values: np.ndarray, k: int, name: str) -> np.ndarray:
+            out = np.repeat(self.center_[numbers, k], panel.lengths)  # (N,) float64
+            np.subtract(values, out, out=out)
+            out /= np.repeat(self.scale_[numbers, k], panel.lengths)
+            return _to_float32(out, panel, name)
+
+        target = scaled(panel.target, 0, panel.target_col)
         if not self.covariate_names_:
             return Scaled(target, None)
-        raw = np.stack([panel.covariates[c] for c in self.covariate_names_], axis=1)  # (N, C)
-        covariates = ((raw - center[:, 1:]) / scale[:, 1:]).astype(np.float32)
-        return Scaled(target, covariates)
+        covariates = [
+            scaled(panel.covariates[c], 1 + k, c) for k, c in enumerate(self.covariate_names_)
+        ]
+        return Scaled(target, np.stack(covariates, axis=1))  # (N,), (N, C)
 
     def inverse_transform(
         self, values: np.ndarray | torch.Tensor, series: np.ndarray | torch.Tensor
@@ -393,7 +414,8 @@ class SeriesScaler(TransformerMixin, BaseEstimator):
         Returns
         -------
         numpy.ndarray or torch.Tensor
-            Same type, shape and (for tensors) device as ``values``.
+            Same shape as ``values``: float64 arrays for numpy input (values in the original
+            units keep full precision); tensors keep their dtype and device.
         """
         check_is_fitted(self)
         index = _series_index(series, values, len(self.ids_))  # (B,)
@@ -405,9 +427,7 @@ class SeriesScaler(TransformerMixin, BaseEstimator):
             return values * torch.as_tensor(scale, **as_tensor) + torch.as_tensor(
                 center, **as_tensor
             )
-        values = np.asarray(values)
-        dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
-        return (values * scale + center).astype(dtype, copy=False)
+        return np.asarray(values, dtype=np.float64) * scale + center  # original units: float64
 
     # -- persistence -------------------------------------------------------------------------
 

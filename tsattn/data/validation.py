@@ -8,6 +8,7 @@ removed, filled or re-ordered without being counted in the :class:`ValidationRep
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -19,11 +20,12 @@ from tsattn.data.frames import FrameLike, to_pandas_frame
 from tsattn.data.panel import COUNTS, Panel, ValidationReport
 from tsattn.data.timestamps import (
     freq_label,
+    grid_positions,
+    grid_times,
     infer_freq,
-    largest_gap,
+    missing_before,
     parse_freq,
     parse_time,
-    regular_grid,
 )
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "Rows",
     "check_like_fitted",
     "check_panel",
+    "check_recent_gaps",
+    "check_window_gaps",
     "require_length",
 ]
 
@@ -87,7 +91,11 @@ class Rows:
 
     def when(self, t: int) -> object:
         """A time value as the user reads it (a timestamp or an integer)."""
-        return pd.Timestamp(int(t)) if self.is_datetime else int(t)
+        if not self.is_datetime:
+            return int(t)
+        return (
+            pd.Timestamp(int(t), tz="UTC").tz_convert(self.tz) if self.tz else pd.Timestamp(int(t))
+        )
 
     def where(self, row: int) -> str:
         """``series 'a' at 2024-01-01 00:00:00``: where row ``row`` is, for messages."""
@@ -109,6 +117,8 @@ def check_panel(
     min_length: int | None = None,
     drop_short: bool = False,
     max_gap: int | None = None,
+    max_fill: int | None = None,
+    time_format: str | None = None,
 ) -> Panel:
     """Validate a long frame and pack it into contiguous arrays.
 
@@ -128,7 +138,11 @@ def check_panel(
     freq : str or int, optional
         Expected frequency (pandas alias or integer step); inferred per series when omitted.
     reindex : bool
-        Insert the missing timestamps of each series (requires ``fill``).
+        Insert the missing timestamps of each series (requires ``fill``), in gaps of at most
+        ``max_fill`` timestamps. Without it, gaps stay in the panel: windows never span one.
+    max_fill : int, optional
+        Longest gap (missing timestamps in a row) that ``reindex`` fills; longer ones stay gaps.
+        Default: no limit.
     bounds : mapping of column to (low, high), optional
         Physically valid range per column; values outside are treated as missing and counted.
     min_length : int, optional
@@ -138,6 +152,9 @@ def check_panel(
     max_gap : int, optional
         Keep only each series' longest stretch in which no gap exceeds ``max_gap`` missing
         timesteps; the rows outside it are trimmed and counted (``rows_trimmed``).
+    time_format : str, optional
+        strftime format of string timestamps, e.g. ``"%d/%m/%Y %H:%M"``; default ISO 8601.
+        One format for the whole column: a value that does not match it is an error.
 
     Returns
     -------
@@ -145,9 +162,9 @@ def check_panel(
         Sorted, validated data with its :class:`ValidationReport`.
     """
     frame = to_pandas_frame(df)
-    _check_options(fill, duplicates, reindex, min_length, max_gap)
+    _check_options(fill, duplicates, reindex, min_length, max_gap, max_fill)
     covariates = _check_columns(frame, id_col, time_col, target_col, covariates, bounds)
-    rows = read_rows(frame, id_col, time_col, target_col, covariates)
+    rows = read_rows(frame, id_col, time_col, target_col, covariates, time_format)
     report = _new_report(rows, id_col)
     rows = sort_rows(rows, report)
     rows = drop_duplicates(rows, duplicates, report, id_col)
@@ -155,17 +172,22 @@ def check_panel(
     step = resolve_freq(rows, freq)
     if max_gap is not None:
         rows = keep_longest_span(rows, max_gap, step, report)
-    rows = check_grid(rows, step, reindex, report)
+    rows = check_grid(rows, step, reindex, report, max_fill)
     rows = fill_missing(rows, fill, target_col, report)
     rows = drop_short_series(rows, min_length, drop_short, report)
     report.freq = step[1] if rows.is_datetime else step[0]
+    return _pack(rows, report, id_col, time_col, target_col)
+
+
+def _pack(rows: Rows, report: ValidationReport, id_col: str, time_col: str, target_col: str):
+    """The checked rows as a :class:`Panel` of contiguous float64 columns."""
     return Panel(
         ids=rows.ids,
         offsets=rows.offsets(),
         time=rows.time.view("datetime64[ns]") if rows.is_datetime else rows.time,
-        target=np.ascontiguousarray(rows.target, dtype=np.float32),
+        target=np.ascontiguousarray(rows.target, dtype=np.float64),
         covariates={
-            c: np.ascontiguousarray(v, dtype=np.float32) for c, v in rows.covariates.items()
+            c: np.ascontiguousarray(v, dtype=np.float64) for c, v in rows.covariates.items()
         },
         freq=report.freq,
         tz=rows.tz,
@@ -188,8 +210,14 @@ def require_length(ids: np.ndarray, lengths: np.ndarray, min_length: int) -> Non
         )
 
 
-def check_like_fitted(panel: Panel, is_datetime: bool, freq: str | int | None) -> None:
-    """Raise unless ``panel``'s time column is of the fitted kind and frequency."""
+def check_like_fitted(
+    panel: Panel, is_datetime: bool, freq: str | int | None, tz: str | None = None
+) -> Panel:
+    """``panel`` checked to be of the fitted time kind and frequency, and put in zone ``tz``.
+
+    Naive against timezone-aware timestamps is an error (the forecast times would be off by
+    the UTC offset); aware ones in another zone are converted to the fitted one.
+    """
     datetime = bool(np.issubdtype(panel.time.dtype, np.datetime64))
     if datetime != is_datetime:
         kind = "datetimes" if is_datetime else "integers"
@@ -199,12 +227,60 @@ def check_like_fitted(panel: Panel, is_datetime: bool, freq: str | int | None) -
             f"predict's history has frequency {panel.freq!r} but the model was fitted at "
             f"{freq!r}; resample the history to {freq!r}."
         )
+    if datetime and (panel.tz is None) != (tz is None):
+        fitted = f"timezone-aware ({tz})" if tz else "naive"
+        given = f"timezone-aware ({panel.tz})" if panel.tz else "naive"
+        fix = (
+            f"localize them with .dt.tz_localize({tz!r})"
+            if tz
+            else "drop the zone with .dt.tz_convert(None) or .dt.tz_localize(None)"
+        )
+        raise ValueError(
+            f"the model was fitted on {fitted} timestamps but column {panel.time_col!r} holds "
+            f"{given} ones; {fix} to match."
+        )
+    return panel if panel.tz == tz else replace(panel, tz=tz)
+
+
+def check_recent_gaps(panel: Panel, length: int) -> None:
+    """Raise if the last ``length`` rows of a series (what a forecast reads) span a gap."""
+    missing = panel.missing_before()
+    local = np.arange(panel.n_rows) - np.repeat(panel.offsets[:-1], panel.lengths)  # (N,)
+    recent = local > np.repeat(panel.lengths - length, panel.lengths)  # inside, not at, its start
+    bad = np.flatnonzero(recent & (missing > 0))
+    if len(bad):
+        _gap_error(panel, int(bad[-1]), f"its last lookback={length} steps, which a forecast reads")
+
+
+def check_window_gaps(panel: Panel, origins: np.ndarray, lookback: int, horizon: int) -> None:
+    """Raise if a window around one of ``origins`` ``(S, n)`` spans a gap."""
+    missing = panel.missing_before()
+    if not missing.any():
+        return
+    opens = np.cumsum(missing > 0)  # (N,) stretches opened so far, per row
+    begin = panel.offsets[:-1, None] + np.maximum(origins - lookback, 0)  # (S, n)
+    last = panel.offsets[:-1, None] + np.minimum(origins + horizon, panel.lengths[:, None]) - 1
+    crossed = opens[last] != opens[begin]
+    if crossed.any():
+        s, k = np.argwhere(crossed)[0]
+        row = int(begin[s, k] + np.argmax(missing[begin[s, k] + 1 : last[s, k] + 1] > 0) + 1)
+        _gap_error(panel, row, f"the window of forecast origin {int(origins[s, k])}")
+
+
+def _gap_error(panel: Panel, row: int, where: str) -> None:
+    s = int(np.searchsorted(panel.offsets, row, side="right") - 1)
+    before, after = panel.timestamps()[[row - 1, row]]
+    raise ValueError(
+        f"series {panel.ids[s]!r} has {int(panel.missing_before()[row])} missing timestamp(s) "
+        f"between {before} and {after}, inside {where}; fill the gap (fill='ffill' | "
+        "'interpolate' | 'zero', max_fill=...) or pass a gap-free history."
+    )
 
 
 # -- the stages, in order ---------------------------------------------------------------------------
 
 
-def _check_options(fill, duplicates, reindex, min_length, max_gap) -> None:
+def _check_options(fill, duplicates, reindex, min_length, max_gap, max_fill) -> None:
     if fill is not None and fill not in FILL_POLICIES:
         raise ValueError(
             f"fill={fill!r} is not a fill policy; expected None or one of {FILL_POLICIES}."
@@ -221,6 +297,12 @@ def _check_options(fill, duplicates, reindex, min_length, max_gap) -> None:
         raise ValueError(f"min_length must be >= 1, got {min_length}.")
     if max_gap is not None and max_gap < 0:
         raise ValueError(f"max_gap must be >= 0 missing timesteps, got {max_gap}.")
+    if max_fill is not None and (
+        isinstance(max_fill, bool) or not isinstance(max_fill, int) or max_fill < 1
+    ):
+        raise ValueError(
+            f"max_fill must be a positive number of timestamps or None, got {max_fill!r}."
+        )
 
 
 def _check_columns(frame, id_col, time_col, target_col, covariates, bounds) -> list[str]:
@@ -252,9 +334,17 @@ def _check_columns(frame, id_col, time_col, target_col, covariates, bounds) -> l
 
 
 def read_rows(
-    frame: pd.DataFrame, id_col: str, time_col: str, target_col: str, covariates: list[str]
+    frame: pd.DataFrame,
+    id_col: str,
+    time_col: str,
+    target_col: str,
+    covariates: list[str],
+    time_format: str | None = None,
 ) -> Rows:
-    """Series numbers, parsed times and float64 values of every row, in the frame's order."""
+    """Series numbers, parsed times and float64 values of every row, in the frame's order.
+
+    Series are numbered in sorted id order, so results never depend on the order of the rows.
+    """
     if id_col in frame.columns:
         id_values = frame[id_col]
         if id_values.isna().any():
@@ -262,8 +352,7 @@ def read_rows(
             raise ValueError(
                 f"id column {id_col!r} is missing at row {row}; every row needs a series id."
             )
-        codes, ids = pd.factorize(id_values, sort=False)  # first-appearance order
-        ids = np.asarray(ids, dtype=object)
+        codes, ids = _factorize_sorted(id_values, id_col)
     else:
         codes, ids = np.zeros(len(frame)), np.array([SINGLE_SERIES_ID], dtype=object)
     codes = codes.astype(np.int64)
@@ -274,7 +363,7 @@ def read_rows(
         raise ValueError(
             f"time column {time_col!r} is missing at row {row}{series}; drop or fix that row."
         )
-    time, tz, is_datetime = parse_time(time_raw, time_col)
+    time, tz, is_datetime = parse_time(time_raw, time_col, time_format)
     return Rows(
         ids=ids,
         codes=codes,
@@ -285,6 +374,18 @@ def read_rows(
         tz=tz,
         time_col=time_col,
     )
+
+
+def _factorize_sorted(values: pd.Series, id_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, ids)`` with ids sorted: the canonical series order, whatever the row order."""
+    try:
+        codes, ids = pd.factorize(values, sort=True)
+    except TypeError as err:  # e.g. ints and strings mixed
+        raise TypeError(
+            f"id column {id_col!r} mixes types that cannot be ordered ({err}); convert the ids "
+            "to one type, e.g. df[id_col].astype(str)."
+        ) from err
+    return codes, np.asarray(ids, dtype=object)
 
 
 def _numeric(col: pd.Series, name: str, role: str) -> np.ndarray:
@@ -390,7 +491,7 @@ def resolve_freq(rows: Rows, freq: str | int | None) -> tuple[int, str | None]:
     for s in range(rows.n_series):
         t = rows.time[offsets[s] : offsets[s + 1]]
         if len(t) > 1:
-            found.setdefault(infer_freq(t, rows.is_datetime), s)
+            found.setdefault(infer_freq(t, rows.is_datetime, rows.tz), s)
     if not found:
         return (86_400 * 10**9, "D") if rows.is_datetime else (1, None)
     if len(found) > 1:
@@ -409,18 +510,16 @@ def keep_longest_span(
 ) -> Rows:
     """Trim each series to its longest stretch without a gap of more than ``max_gap`` steps."""
     offsets = rows.offsets()
-    keep = np.zeros(len(rows.time), dtype=bool)
-    for s in range(rows.n_series):
-        lo, hi = int(offsets[s]), int(offsets[s + 1])
-        t = rows.time[lo:hi]
-        if len(t) < 2:
-            keep[lo:hi] = True
-            continue
-        pos = np.searchsorted(regular_grid(int(t[0]), int(t[-1]), *step), t)
-        breaks = np.flatnonzero(np.diff(pos) - 1 > max_gap) + 1  # first row of each new span
-        spans = np.concatenate([[0], breaks, [len(t)]])
-        best = int(np.argmax(np.diff(spans)))
-        keep[lo + spans[best] : lo + spans[best + 1]] = True
+    pos = grid_positions(rows.time, offsets, *step, rows.tz)  # (N,); -1 off the grid
+    jump = missing_before(pos, offsets) > max_gap  # (N,) row opens a new span
+    jump[offsets[:-1]] = True
+    span = np.cumsum(jump) - 1  # (N,) span number of every row, spans numbered across series
+    span_len = np.bincount(span)
+    span_series = rows.codes[jump]  # (n_spans,)
+    order = np.lexsort((-span_len, span_series))  # by series, longest first, earliest on ties
+    _, first = np.unique(span_series[order], return_index=True)
+    best = order[first]  # (S,) the span kept per series
+    keep = span == best[rows.codes]
     if keep.all():
         return rows
     trimmed = rows.per_series(~keep)
@@ -434,59 +533,105 @@ def keep_longest_span(
 
 
 def check_grid(
-    rows: Rows, step: tuple[int, str | None], reindex: bool, report: ValidationReport
+    rows: Rows,
+    step: tuple[int, str | None],
+    reindex: bool,
+    report: ValidationReport,
+    max_fill: int | None = None,
 ) -> Rows:
-    """Every timestamp on the frequency's grid; missing ones counted, and inserted on ``reindex``."""
+    """Every timestamp on the frequency's grid; gaps counted, warned about, and filled on ``reindex``.
+
+    A gap is a run of missing timestamps. With ``reindex``, gaps of at most ``max_fill``
+    timestamps (all when None) get rows with missing values, for ``fill_missing`` to fill; the
+    others stay gaps, which windows never span (:meth:`Panel.stretches`). Unfilled gaps raise
+    a ``UserWarning``.
+    """
     offsets = rows.offsets()
-    grids, n_missing = [], np.zeros(rows.n_series, dtype=np.int64)
-    for s in range(rows.n_series):
-        t = rows.time[offsets[s] : offsets[s + 1]]
-        grid = regular_grid(int(t[0]), int(t[-1]), *step) if len(t) > 1 else t
-        on_grid = np.isin(t, grid)
-        if not on_grid.all():
-            raise ValueError(
-                f"series {rows.ids[s]!r} has {int((~on_grid).sum())} timestamp(s) off its "
-                f"{freq_label(*step)} grid, first at {rows.when(t[~on_grid][0])}; resample or "
-                "aggregate the series to one regular frequency first."
-            )
-        n_missing[s] = len(grid) - len(t)
-        grids.append(grid)
-    report.counts["missing_timestamps"] = n_missing
-    if not n_missing.any():
+    pos = grid_positions(rows.time, offsets, *step, rows.tz)  # (N,)
+    off = pos < 0
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        s = rows.codes[row]
+        n_off = int(off[rows.codes == s].sum())
+        raise ValueError(
+            f"series {rows.ids[s]!r} has {n_off} timestamp(s) off its {freq_label(*step)} "
+            f"grid, first at {rows.when(rows.time[row])}; resample or aggregate the series to "
+            "one regular frequency first."
+        )
+    gap = missing_before(pos, offsets)  # (N,) timestamps missing just before each row
+    report.counts["missing_timestamps"] = np.add.reduceat(gap, offsets[:-1])
+    if not gap.any():
         return rows
-    worst = int(n_missing.argmax())
-    largest = largest_gap(rows.time[offsets[worst] : offsets[worst + 1]], rows.is_datetime)
-    report.note(
-        f"{int(n_missing.sum())} missing timestamps in {int((n_missing > 0).sum())} series at "
-        f"frequency {freq_label(*step)}; largest gap {largest} in series {rows.ids[worst]!r}"
-        + ("; reindexed and filled" if reindex else "")
-    )
-    if not reindex:
+    filled = (gap > 0) & reindex
+    if max_fill is not None:
+        filled &= gap <= max_fill
+    _describe_gaps(rows, gap, filled, step, report, max_fill)
+    if not filled.any():
         return rows
-    report.counts["rows_inserted"] = n_missing
-    lengths = np.array([len(g) for g in grids])
-    start = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # (S,) first row of each new series
-    pos = np.concatenate(
-        [
-            np.searchsorted(g, rows.time[offsets[s] : offsets[s + 1]]) + start[s]
-            for s, g in enumerate(grids)
-        ]
+    return _insert_missing(rows, pos, np.where(filled, gap, 0), step, report)
+
+
+def _describe_gaps(rows, gap, filled, step, report, max_fill) -> None:
+    """One report note (and a warning while gaps remain) on the missing timestamps."""
+    has_gap = gap > 0
+    worst = int(gap.argmax())
+    largest = (
+        f"largest: {int(gap[worst])} missing after {rows.when(rows.time[worst - 1])} in series "
+        f"{rows.ids[rows.codes[worst]]!r}"
     )
-    n = int(lengths.sum())
-    scatter = lambda v: _scatter(v, pos, n)  # noqa: E731
+    n_series = len(np.unique(rows.codes[has_gap]))
+    message = (
+        f"{int(gap.sum())} missing timestamps in {int(has_gap.sum())} gap(s) of {n_series} "
+        f"series at frequency {freq_label(*step)}; {largest}"
+    )
+    if filled.any():
+        message += f"; {int(gap[filled].sum())} inserted in {int(filled.sum())} gap(s) and filled"
+    left = has_gap & ~filled
+    if left.any():
+        limit = f" (longer than max_fill={max_fill})" if filled.any() or max_fill else ""
+        message += (
+            f"; {int(left.sum())} gap(s){limit} left open: windows are taken only inside "
+            "gap-free stretches"
+        )
+        warnings.warn(
+            message + ". Pass fill='ffill' | 'interpolate' | 'zero' (and max_fill=) to fill "
+            "gaps, or resample the data first.",
+            UserWarning,
+            stacklevel=3,
+        )
+    report.note(message)
+
+
+def _insert_missing(rows: Rows, pos, inserted, step, report: ValidationReport) -> Rows:
+    """Rows with NaN values at the ``inserted[i]`` grid timestamps just before each row ``i``."""
+    n_new = int(inserted.sum())
+    report.counts["rows_inserted"] = np.bincount(
+        rows.codes, weights=inserted, minlength=rows.n_series
+    ).astype(np.int64)
+    at = np.flatnonzero(inserted)  # rows that follow an inserted run
+    size = inserted[at]
+    old_to_new = np.arange(len(pos)) + np.cumsum(inserted)  # (N,) new index of every old row
+    rep = np.repeat(at, size)  # (n_new,) the row each inserted row precedes
+    within = np.arange(n_new) - np.repeat(np.cumsum(size) - size, size)  # 0..g-1 per gap
+    new_index = old_to_new[rep] - np.repeat(size, size) + within
+    offsets = rows.offsets()
+    first = rows.time[offsets[rows.codes[rep]]]  # (n_new,) first time of each row's series
+    grid_pos = pos[rep] - np.repeat(size, size) + within
+    n = len(pos) + n_new
+
+    def place(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        out = np.empty(n, dtype=np.result_type(old, new))
+        out[old_to_new], out[new_index] = old, new
+        return out
+
+    nan = np.full(n_new, np.nan)
     return replace(
         rows,
-        codes=np.repeat(np.arange(rows.n_series), lengths),
-        time=np.concatenate(grids),
-        target=scatter(rows.target),
-        covariates={c: scatter(v) for c, v in rows.covariates.items()},
+        codes=place(rows.codes, rows.codes[rep]),
+        time=place(rows.time, grid_times(first, grid_pos, *step, rows.tz)),
+        target=place(rows.target, nan),
+        covariates={c: place(v, nan) for c, v in rows.covariates.items()},
     )
-
-
-def _scatter(values: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, np.nan)
-    out[pos] = values
-    return out
 
 
 def fill_missing(rows: Rows, fill: str | None, target_col: str, report: ValidationReport) -> Rows:

@@ -1,8 +1,9 @@
 """Sliding windows as index arithmetic: nothing is stored per window, nothing copied until a batch.
 
 A window is ``lookback`` past steps followed by ``horizon`` future steps of one series. Windows
-never cross a series boundary. Window ``k`` is found from per-series window counts with one
-``searchsorted``; a batch is gathered from an ``unfold`` view of the contiguous column arrays
+never cross a series boundary, nor a gap in a series' timestamps: they are taken inside its
+gap-free stretches (:meth:`Panel.stretches`). Window ``k`` is found from per-stretch window
+counts with one ``searchsorted``; a batch is gathered from an ``unfold`` view of the contiguous column arrays
 with a single advanced-indexing operation.
 """
 
@@ -74,10 +75,13 @@ class Windows:
     static : torch.Tensor or None
         ``(S, Cs)`` float32 per-series features.
     begin : numpy.ndarray
-        ``(S,)`` int64 first row each series' windows may use.
+        ``(K,)`` int64 first row of each of the ``K`` row ranges (gap-free stretches) that
+        windows are taken from.
     cum_counts : numpy.ndarray
-        ``(S + 1,)`` int64 cumulative window counts; windows of series ``s`` are numbered
-        ``cum_counts[s]:cum_counts[s + 1]``.
+        ``(K + 1,)`` int64 cumulative window counts; windows of range ``k`` are numbered
+        ``cum_counts[k]:cum_counts[k + 1]``.
+    series : numpy.ndarray
+        ``(K,)`` int64 series number of each range.
     """
 
     target: Tensor
@@ -86,6 +90,7 @@ class Windows:
     static: Tensor | None
     begin: np.ndarray
     cum_counts: np.ndarray
+    series: np.ndarray
     lookback: int
     horizon: int
     stride: int
@@ -97,14 +102,20 @@ class Windows:
     def window_length(self) -> int:
         return self.lookback + self.horizon
 
+    def counts_per_series(self, n_series: int) -> np.ndarray:
+        """``(S,)`` number of windows of every series."""
+        return np.bincount(
+            self.series, weights=np.diff(self.cum_counts), minlength=n_series
+        ).astype(np.int64)
+
     def locate(self, index: np.ndarray | Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Series number and first row of windows ``index`` (any integer array)."""
         index = np.asarray(index, dtype=np.int64)
         if index.size and (index.min() < 0 or index.max() >= len(self)):
             raise IndexError(f"window index out of range [0, {len(self)})")
-        series = np.searchsorted(self.cum_counts, index, side="right") - 1
-        start = self.begin[series] + (index - self.cum_counts[series]) * self.stride
-        return series, start
+        part = np.searchsorted(self.cum_counts, index, side="right") - 1
+        start = self.begin[part] + (index - self.cum_counts[part]) * self.stride
+        return self.series[part], start
 
     def gather(self, index: np.ndarray | Tensor) -> Batch:
         """Copy windows ``index`` into one batch with a single indexing operation per column."""
@@ -139,6 +150,19 @@ def _as_tensor(values: np.ndarray | None) -> Tensor | None:
     return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
 
 
+def _check_arguments(panel, lookback, horizon, stride, target, past, future, static) -> None:
+    for name, value in (("lookback", lookback), ("horizon", horizon), ("stride", stride)):
+        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    for name, arr in (("target", target), ("past_covariates", past), ("future_covariates", future)):
+        if arr is not None and len(arr) != panel.n_rows:
+            raise ValueError(f"{name} has {len(arr)} rows but the panel has {panel.n_rows}.")
+    if static is not None and len(static) != panel.n_series:
+        raise ValueError(
+            f"static has {len(static)} rows but the panel has {panel.n_series} series."
+        )
+
+
 def make_windows(
     panel: Panel,
     lookback: int,
@@ -150,6 +174,7 @@ def make_windows(
     past_covariates: np.ndarray | None = None,
     future_covariates: np.ndarray | None = None,
     static: np.ndarray | None = None,
+    split_at_gaps: bool = True,
 ) -> Windows:
     """Describe every window of every series without materialising any.
 
@@ -169,36 +194,34 @@ def make_windows(
         (e.g. after scaling or calendar features); default target is ``panel.target``.
     static : numpy.ndarray, optional
         ``(S, Cs)`` per-series features.
+    split_at_gaps : bool
+        Take windows only inside gap-free stretches (default). False treats each range as
+        consecutive; only for callers that checked there is no gap in it.
 
     Returns
     -------
     Windows
     """
-    for name, value in (("lookback", lookback), ("horizon", horizon), ("stride", stride)):
-        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    _check_arguments(
+        panel, lookback, horizon, stride, target, past_covariates, future_covariates, static
+    )
     n_rows = panel.n_rows
     target = panel.target if target is None else target
-    for name, arr in (
-        ("target", target),
-        ("past_covariates", past_covariates),
-        ("future_covariates", future_covariates),
-    ):
-        if arr is not None and len(arr) != n_rows:
-            raise ValueError(f"{name} has {len(arr)} rows but the panel has {n_rows}.")
-    if static is not None and len(static) != panel.n_series:
-        raise ValueError(
-            f"static has {len(static)} rows but the panel has {panel.n_series} series."
-        )
-    bounds = panel.row_ranges(bounds)
+    if split_at_gaps:
+        ranges, series = panel.stretches(bounds)  # (K, 2), (K,)
+    else:
+        ranges, series = panel.row_ranges(bounds), np.arange(panel.n_series)
     length = lookback + horizon
-    usable = bounds[:, 1] - bounds[:, 0]
+    usable = ranges[:, 1] - ranges[:, 0]
     counts = np.where(usable >= length, (usable - length) // stride + 1, 0)
     if counts.sum() == 0:
         longest = int(usable.max()) if len(usable) else 0
+        gaps = " gap-free stretch of a" if len(ranges) > panel.n_series else ""
         raise ValueError(
-            f"no window fits: the longest series (part) has {longest} timesteps but "
-            f"lookback + horizon = {length}; pass longer series or a smaller lookback/horizon."
+            f"no window fits: the longest{gaps} series (part) has {longest} timesteps but "
+            f"lookback + horizon = {length}; pass longer series"
+            + (", fill the gaps (fill=..., max_fill=...)" if gaps else "")
+            + " or a smaller lookback/horizon."
         )
     cum_counts = np.zeros(len(counts) + 1, dtype=np.int64)
     cum_counts[1:] = np.cumsum(counts)
@@ -212,8 +235,9 @@ def make_windows(
             None if future_covariates is None else future_covariates.reshape(n_rows, -1)
         ),
         static=_as_tensor(None if static is None else static.reshape(panel.n_series, -1)),
-        begin=bounds[:, 0].copy(),
+        begin=ranges[:, 0].copy(),
         cum_counts=cum_counts,
+        series=series,
         lookback=int(lookback),
         horizon=int(horizon),
         stride=int(stride),
