@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -171,3 +172,40 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     train, val = loaders()
     with pytest.raises(ValueError, match="cannot be read safely"):
         Trainer(max_epochs=1, verbose=0, checkpoint_dir=tmp_path).fit(net(), train, val)
+
+
+def test_validation_windows_capped_to_the_same_evenly_spread_subset_every_epoch():
+    train, val = loaders()  # series 'a' and 'b': 55 validation windows each
+    _, capped = make_loaders(train.windows, val.windows, batch_size=8, max_val_windows=20)
+    epochs = [torch.cat([b.start for b in capped]) for _ in range(2)]
+    assert capped.size == 20 and torch.equal(epochs[0], epochs[1])
+    series = torch.cat([b.series for b in capped])
+    assert torch.bincount(series).tolist() == [10, 10]  # shares follow the window counts
+    starts = epochs[0][series == 0].numpy()
+    assert len(set(starts)) == 10 and np.ptp(starts) >= 45  # spread over the whole part
+    _, every = make_loaders(train.windows, val.windows, batch_size=8, max_val_windows=1000)
+    assert every.size == len(val.windows)
+    history = Trainer(max_epochs=1, verbose=0).fit(net(), train, capped)
+    assert history.val_windows == 20 and history.monitor == "val_loss"
+    with pytest.raises(ValueError, match="max_val_windows must be a positive integer"):
+        make_loaders(train.windows, val.windows, max_val_windows=0)
+
+
+def test_early_stopping_without_validation_warns_and_says_what_it_monitors():
+    train, _ = loaders()
+    with pytest.warns(UserWarning, match=r"no validation windows: early stopping \(patience=2\)"):
+        history = Trainer(max_epochs=2, patience=2, verbose=0).fit(net(), train, None)
+    assert history.monitor == "train_loss"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Trainer(max_epochs=1, patience=None, verbose=0).fit(net(), train, None)
+
+
+def test_restore_best_false_keeps_the_last_weights():
+    train, val = loaders()
+    model = net()
+    history = Trainer(max_epochs=3, restore_best=False, random_state=0, verbose=0).fit(
+        model, train, val
+    )
+    last = Trainer(verbose=0).evaluate(model, val)
+    assert last == pytest.approx(history.epochs[-1]["val_loss"], rel=1e-5)

@@ -11,23 +11,27 @@ the original units.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from tsattn.data.features import build_features, static_features
 from tsattn.data.loader import make_loaders
-from tsattn.data.panel import Panel
+from tsattn.data.panel import Panel, ValidationReport
 from tsattn.data.scaling import SCALER_METHODS, SeriesScaler
-from tsattn.data.splits import split_by_fraction
+from tsattn.data.splits import Split, split_by_fraction
+from tsattn.data.timestamps import season_length
 from tsattn.data.windows import Windows, make_windows
 from tsattn.forecaster import BaseForecaster
 from tsattn.models import MODELS, build_model
 from tsattn.params import check_choice, check_param, check_quantiles
-from tsattn.train import LOSSES, Trainer
+from tsattn.train import LOSSES, History, Trainer, resolve_device
 
 __all__ = [
     "AttentionLSTMForecaster",
@@ -66,12 +70,19 @@ class NeuralForecaster(BaseForecaster):
         Epochs without validation improvement before stopping (best weights restored).
     val_size : float
         Share of each series' end held out for early stopping (0 to 0.5).
+    refit_with_val : bool
+        After early stopping, train afresh (same seed) on the whole history, validation rows
+        included and the scaler refit on them, for the best number of epochs found; as
+        NeuralForecast's ``refit_with_val``. Costs a second training.
+    max_val_windows : int, optional
+        Validation windows per epoch: an evenly spread subset fixed across epochs, so that
+        validating a long series stays cheap. None: all.
     loss : {'mse', 'mae', 'huber', 'quantile'}
         Training loss (``'quantile'`` is implied by ``quantiles``).
     quantiles : list of float, optional
         Train quantile outputs at these levels (the median is added for ``y_pred``).
     scaler : {'standard', 'robust', 'minmax', None}
-        Per-series scaling fitted on the training rows only.
+        Per-series scaling fitted on the training rows only (all rows with refit_with_val).
     revin : {'last', 'mean', True, False}
         Per-window normalisation inside the network. The default ``'last'`` centres each
         window on its last value, so an untrained network forecasts the naive forecast and
@@ -80,15 +91,23 @@ class NeuralForecaster(BaseForecaster):
     calendar : bool
         Add calendar features of the timestamps as known-future inputs.
     fill : {'ffill', 'interpolate', 'zero', None}
-        How to fill missing values (None: raise).
-    device : str
-        'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N' or 'mps'.
+        How to fill missing values and missing timestamps (None: NaN is an error, and windows
+        are taken only inside the gap-free stretches of each series, with a warning).
+    max_fill : int, optional
+        Longest run of missing timestamps that ``fill`` fills; longer gaps stay gaps, which
+        no window spans. Default: no limit.
+    device, predict_batch_size : str, int
+        Where fit and predict run: 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N'
+        or 'mps'; windows per network call in predict.
     random_state : int, optional
         Seed for weights, dropout and window order (bit-identical refits on CPU).
     verbose : int
         1 logs one line per epoch.
     model_options : dict, optional
         Network-specific options, e.g. ``{"attention": "additive"}`` or ``{"segment_length": 12}``.
+        ``segment_length`` defaults to the season of the inferred frequency (hourly 24,
+        10-minute 144, daily 7, monthly 12; see ``tsattn.data.timestamps.season_length``),
+        never longer than ``lookback``.
     """
 
     model_name = ""
@@ -108,13 +127,17 @@ class NeuralForecaster(BaseForecaster):
         time_budget: float | None = None,
         patience: int | None = 5,
         val_size: float = 0.2,
+        refit_with_val: bool = True,
+        max_val_windows: int | None = 10_000,
         loss: str = "mse",
         quantiles: Sequence[float] | None = None,
         scaler: str | None = "standard",
         revin: bool | str = "last",
         calendar: bool = True,
         fill: str | None = None,
+        max_fill: int | None = None,
         device: str = "auto",
+        predict_batch_size: int = 1024,
         random_state: int | None = 0,
         verbose: int = 0,
         model_options: dict[str, Any] | None = None,
@@ -131,13 +154,17 @@ class NeuralForecaster(BaseForecaster):
         self.time_budget = time_budget
         self.patience = patience
         self.val_size = val_size
+        self.refit_with_val = refit_with_val
+        self.max_val_windows = max_val_windows
         self.loss = loss
         self.quantiles = quantiles
         self.scaler = scaler
         self.revin = revin
         self.calendar = calendar
         self.fill = fill
+        self.max_fill = max_fill
         self.device = device
+        self.predict_batch_size = predict_batch_size
         self.random_state = random_state
         self.verbose = verbose
         self.model_options = model_options
@@ -176,40 +203,19 @@ class NeuralForecaster(BaseForecaster):
     # -- fit --------------------------------------------------------------------------------------
     def _fit(self, panel: Panel) -> None:
         split = split_by_fraction(panel, self.lookback, (1 - self.val_size, self.val_size, 0.0))
-        roles = self.columns_
-        self.scaler_ = SeriesScaler(self.scaler, covariates=[*roles.past, *roles.future])
-        self.scaler_.fit(panel, bounds=split.train)
-        target, past, future = self._features(panel, self.scaler_)
         static = self._static(panel, fit=True)
-        parts = [
-            make_windows(
-                panel,
-                self.lookback,
-                self.horizon,
-                bounds=b,
-                target=target,
-                past_covariates=past,
-                future_covariates=future,
-                static=static,
-            )
-            if ((b[:, 1] - b[:, 0]) >= self.lookback + self.horizon).any()
-            else None
-            for b in (split.train, split.val)
-        ]
-        if parts[0] is None:
-            raise ValueError(
-                f"no training window fits: with val_size={self.val_size} the training part of the "
-                f"longest series is shorter than lookback + horizon = {self.lookback + self.horizon}; "
-                "pass longer series, a smaller lookback or a smaller val_size."
-            )
-        self.network_params_ = _network_params(self, past, future, static, self._model_options())
-        with torch.random.fork_rng():  # seeding here leaves the caller's torch RNG as it was
-            if self.random_state is not None:
-                torch.manual_seed(self.random_state)
-            self.model_ = build_model(self.model_name, **self.network_params_)
-            train, val = make_loaders(*parts, batch_size=self.batch_size, seed=self.random_state)
-            self.training_history_ = _trainer(self).fit(self.model_, train, val)
-        self.model_.to("cpu")
+        self.scaler_, train, val = _fit_windows(self, panel, self._features, static, split)
+        options = self._model_options()
+        self.network_params_ = _network_params(
+            self, train.past_covariates, train.future_covariates, static, options
+        )
+        self.model_, self.training_history_ = _train(self, train, val)
+        if self.refit_with_val:  # the same seed, the whole history, the best number of epochs
+            self.scaler_, train, _ = _fit_windows(self, panel, self._features, static, None)
+            epochs = self.training_history_.best_epoch + 1
+            self.model_, self.refit_history_ = _train(self, train, None, epochs=epochs)
+        self.device_ = torch.device(self.training_history_.device)
+        self.validation_report_ = _report_windows(self, panel, train, val)
 
     def _features(self, panel: Panel, scaler: SeriesScaler):
         """Scaled target ``(N,)``, past-only ``(N, Cp)`` and known-future ``(N, Cf)`` inputs."""
@@ -233,16 +239,14 @@ class NeuralForecaster(BaseForecaster):
         self, config: dict[str, Any], history: Panel, weights: dict[str, Any] | None = None
     ) -> NeuralForecaster:
         network = config.get("network", {})
-        if network.get("name") != self.model_name:
+        saved = (network.get("name"), network.get("params", {}).get("n_quantiles"))
+        if saved != (self.model_name, max(1, len(self.quantile_levels))):
             raise ValueError(
-                f"the saved config names network {network.get('name')!r}, which does not belong "
-                f"to {type(self).__name__}."
+                f"the saved network {saved[0]!r} with n_quantiles={saved[1]} does not belong to "
+                f"{type(self).__name__}(quantiles={self.quantiles})."
             )
-        try:
-            model = build_model(network["name"], **network["params"])
-            model.load_state_dict(weights, strict=True)
-        except (TypeError, RuntimeError) as err:
-            raise ValueError(f"the weights file does not fit the saved network: {err}") from err
+        model = build_model(network["name"], **network["params"])
+        model.load_state_dict(weights, strict=True)  # tsattn.load checked names and shapes
         super().restore(config, history)
         self.model_ = model.eval()
         self.network_params_ = network["params"]
@@ -276,6 +280,7 @@ class NeuralForecaster(BaseForecaster):
             past_covariates=past,
             future_covariates=future,
             static=self._static(owner, fit=False),
+            split_at_gaps=False,  # predict_panel checked that no window spans a gap
         )
 
     def last_windows(
@@ -321,7 +326,7 @@ class NeuralForecaster(BaseForecaster):
         end = begin + self.lookback + (n - 1) * step + self.horizon  # (S,)
         bounds = np.stack([begin, end], axis=1)  # (S, 2)
         windows = self._windows(panel, scaler, bounds, owner=panel, stride=step)
-        pred, _ = run_network(self.model_, windows)  # (S * n, H, Q)
+        pred, _ = _run_fitted(self, windows)  # (S * n, H, Q)
         pred = scaler.inverse_transform(pred, np.repeat(scaler.series_numbers(panel.ids), n))
         columns = self._output_columns(quantiles)
         return pred[..., columns].reshape(panel.n_series, n, self.horizon, len(columns))
@@ -330,7 +335,7 @@ class NeuralForecaster(BaseForecaster):
         self, panel: Panel, times: np.ndarray, future: np.ndarray | None, quantiles: list[float]
     ) -> np.ndarray:
         windows, scaler = self.last_windows(panel, future)
-        pred, _ = run_network(self.model_, windows)
+        pred, _ = _run_fitted(self, windows)
         pred = scaler.inverse_transform(pred, scaler.series_numbers(panel.ids))  # (S, H, Q)
         return pred[..., self._output_columns(quantiles)]  # (S, H, 1 + len(quantiles))
 
@@ -342,7 +347,7 @@ class NeuralForecaster(BaseForecaster):
         """
         panel, future = self.predict_inputs(df, X_future)
         windows, _ = self.last_windows(panel, future)
-        _, attention = run_network(self.model_, windows, return_attention=True)
+        _, attention = _run_fitted(self, windows, return_attention=True)
         if attention is None:
             raise ValueError(
                 f"{type(self).__name__} has no attention weights; use AttentionLSTMForecaster or TransformerForecaster."
@@ -355,6 +360,16 @@ def _network_params(
 ) -> dict[str, Any]:
     """The network's constructor arguments: sizes given by the data, then the user's options."""
     sizes = {"hidden_size": est.hidden_size, "num_layers": est.num_layers, "dropout": est.dropout}
+    signature = inspect.signature(MODELS[est.model_name]).parameters
+    if "segment_length" in signature and "segment_length" not in options:
+        # one segment per season of the data (a day of hourly steps, a week of days), so
+        # segments line up with the cycle; never longer than the lookback
+        season = season_length(est.freq_)
+        default = signature["segment_length"].default
+        options = {
+            **options,
+            "segment_length": min(season if season > 1 else default, est.lookback),
+        }
     return {
         "lookback": est.lookback,
         "horizon": est.horizon,
@@ -368,15 +383,17 @@ def _network_params(
     }
 
 
-def _trainer(est: NeuralForecaster) -> Trainer:
-    """The Trainer for ``est``'s training parameters."""
+def _trainer(est: NeuralForecaster, epochs: int | None = None) -> Trainer:
+    """The Trainer for ``est``'s training parameters; ``epochs``: exactly that many (at most
+    ``max_steps``), no early stopping, the last weights kept."""
     levels = est.quantile_levels
     return Trainer(
-        max_epochs=est.max_epochs,
+        max_epochs=epochs or est.max_epochs,
         max_steps=est.max_steps,
         time_budget=est.time_budget,
         learning_rate=est.learning_rate,
-        patience=est.patience,
+        patience=None if epochs else est.patience,
+        restore_best=not epochs,
         loss="quantile" if levels else est.loss,
         quantiles=levels or None,
         device=est.device,
@@ -397,11 +414,15 @@ def _check_training_params(est: NeuralForecaster) -> None:
     check_param("time_budget", est.time_budget, low=0, low_open=True, allow_none=True)
     check_param("patience", est.patience, low=1, integer=True, allow_none=True)
     check_param("val_size", est.val_size, low=0, high=0.5)
+    check_choice("refit_with_val", est.refit_with_val, [True, False])
+    check_param("max_val_windows", est.max_val_windows, low=1, integer=True, allow_none=True)
+    check_param("predict_batch_size", est.predict_batch_size, low=1, integer=True)
     check_param("random_state", est.random_state, low=0, integer=True, allow_none=True)
     check_param("verbose", est.verbose, low=0, integer=True)
     check_choice("loss", est.loss, LOSSES)
     check_choice("scaler", est.scaler, [*SCALER_METHODS, None])
     check_choice("fill", est.fill, ["ffill", "interpolate", "zero", None])
+    check_param("max_fill", est.max_fill, low=1, integer=True, allow_none=True)
     check_choice("revin", est.revin, [True, False, "mean", "last"])
     check_choice("calendar", est.calendar, [True, False])
     check_quantiles("quantiles", est.quantiles)
@@ -413,15 +434,145 @@ def _check_training_params(est: NeuralForecaster) -> None:
         )
 
 
+def _fit_windows(
+    est: NeuralForecaster,
+    panel: Panel,
+    features: Callable[[Panel, SeriesScaler], tuple],
+    static: np.ndarray | None,
+    split: Split | None,
+) -> tuple[SeriesScaler, Windows, Windows | None]:
+    """The scaler fitted on the training rows, the training windows and the validation ones
+    (None when none fits); ``split`` None: the whole history is training data."""
+    rows = None if split is None else split.train
+    roles = est.columns_
+    scaler = SeriesScaler(est.scaler, covariates=[*roles.past, *roles.future])
+    target, past, future = features(panel, scaler.fit(panel, bounds=rows))
+
+    def windows(bounds: np.ndarray | None) -> Windows | None:
+        ranges, _ = panel.stretches(bounds)  # (K, 2) gap-free row ranges
+        if not (ranges[:, 1] - ranges[:, 0] >= est.lookback + est.horizon).any():
+            return None
+        return make_windows(
+            panel,
+            est.lookback,
+            est.horizon,
+            bounds=bounds,
+            target=target,
+            past_covariates=past,
+            future_covariates=future,
+            static=static,
+        )
+
+    train = windows(rows)
+    if train is None:
+        raise ValueError(
+            f"no training window fits: with val_size={est.val_size} the training part of every "
+            f"series (or of each gap-free stretch) is shorter than lookback + horizon = "
+            f"{est.lookback + est.horizon}; pass longer series, a smaller lookback or a smaller "
+            "val_size."
+        )
+    return scaler, train, None if split is None else windows(split.val)
+
+
+def _train(
+    est: NeuralForecaster, train: Windows, val: Windows | None, epochs: int | None = None
+) -> tuple[nn.Module, History]:
+    """A network built from ``est.random_state`` and trained (``epochs``: see ``_trainer``)."""
+    with torch.random.fork_rng():  # seeding here leaves the caller's torch RNG as it was
+        if est.random_state is not None:
+            torch.manual_seed(est.random_state)
+        model = build_model(est.model_name, **est.network_params_)
+        loaders = make_loaders(
+            train,
+            val,
+            batch_size=est.batch_size,
+            seed=est.random_state,
+            max_val_windows=est.max_val_windows,
+        )
+        return model, _trainer(est, epochs).fit(model, *loaders)
+
+
+def _report_windows(
+    est: NeuralForecaster, panel: Panel, train: Windows, val: Windows | None
+) -> ValidationReport:
+    """``panel``'s report plus columns ``train_windows`` and ``val_windows`` (windows per
+    series); series that give none are noted in it and warned about."""
+    n, length = panel.n_series, est.lookback + est.horizon
+    counts = {
+        "train_windows": train.counts_per_series(n),
+        "val_windows": np.zeros(n, np.int64) if val is None else val.counts_per_series(n),
+    }
+    table = panel.report.counts.copy()
+    for name, values in counts.items():
+        table[name] = pd.Series(values, index=panel.ids).reindex(table.index, fill_value=0)
+    report = replace(panel.report, counts=table, notes=list(panel.report.notes))
+    if est.refit_with_val:
+        where, fix = "whole history", "a smaller lookback"
+    else:
+        where = f"part before the last val_size={est.val_size}"
+        fix = "refit_with_val=True, a smaller val_size"
+    problems = [
+        (
+            "training",
+            counts["train_windows"],
+            f"no gap-free stretch of their {where} is as long as lookback + horizon = {length}, "
+            f"so the network never trains on them; pass {fix} or fill the gaps",
+        ),
+        (
+            "validation",
+            counts["val_windows"] if est.val_size > 0 else np.ones(n),  # none asked for
+            f"their last val_size={est.val_size} is shorter than horizon = {est.horizon} (or "
+            "cut by a gap), so early stopping does not see them",
+        ),
+    ]
+    for part, per_series, why in problems:
+        ids = panel.ids[per_series == 0]
+        if len(ids):
+            names = ", ".join(repr(i.item() if isinstance(i, np.generic) else i) for i in ids[:5])
+            more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+            message = f"{len(ids)} of {n} series give no {part} window ({names}{more}): {why}."
+            report.note(message)
+            warnings.warn(message, UserWarning, stacklevel=5)
+    return report
+
+
+def _run_fitted(
+    est: NeuralForecaster, windows: Windows, *, return_attention: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`run_network` on the fitted device, in chunks of ``est.predict_batch_size``."""
+    check_param("predict_batch_size", est.predict_batch_size, low=1, integer=True)
+    if getattr(est, "device_", None) is None:  # loaded: restore built the network on the CPU
+        est.device_ = resolve_device(est.device)
+    return run_network(
+        est.model_,
+        windows,
+        chunk_size=est.predict_batch_size,
+        device=est.device_,
+        return_attention=return_attention,
+    )
+
+
 @torch.no_grad()
 def run_network(
-    model: nn.Module, windows: Windows, *, chunk_size: int = 1024, return_attention: bool = False
+    model: nn.Module,
+    windows: Windows,
+    *,
+    chunk_size: int = 1024,
+    device: str | torch.device | None = None,
+    return_attention: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Forecasts ``(B, H, Q)`` (and attention ``(B, H, P)`` or None) for every window, in chunks."""
-    model.eval()
+    """Forecasts ``(B, H, Q)`` (and attention ``(B, H, P)`` or None) for every window.
+
+    The windows go through the network ``chunk_size`` at a time on ``device`` (default: where
+    the network is, which is moved there); the results come back to the CPU.
+    """
+    check_param("chunk_size", chunk_size, low=1, integer=True)
+    if device is None:
+        device = next(model.parameters(), torch.empty(0)).device
+    model.to(device).eval()
     preds, weights = [], []
     for i in range(0, len(windows), chunk_size):
-        b = windows.gather(np.arange(i, min(i + chunk_size, len(windows))))
+        b = windows.gather(np.arange(i, min(i + chunk_size, len(windows)))).to(device)
         out = model(
             b.past_target,
             b.past_covariates,
@@ -431,8 +582,8 @@ def run_network(
         )
         if return_attention:
             out, attn = out
-            weights.append(attn)
-        preds.append(out)
+            weights.append(None if attn is None else attn.float().cpu())
+        preds.append(out.float().cpu())
     attention = None
     if return_attention and weights and weights[0] is not None:
         attention = torch.cat(weights).numpy()

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,12 +101,19 @@ def pinball_loss(pred: Tensor, target: Tensor, quantiles: Tensor) -> Tensor:
 
 @dataclass
 class History:
-    """Per-epoch metrics and how training ended."""
+    """Per-epoch metrics and how training ended.
+
+    ``monitor`` is the loss that chose the best epoch and early stopping: ``'val_loss'``, or
+    ``'train_loss'`` when there was no validation loader (then ``best_val_loss`` is a training
+    loss). ``val_windows`` is the number of validation windows of every epoch.
+    """
 
     epochs: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = -1
     best_val_loss: float = math.inf
     stop_reason: str = ""
+    monitor: str = "val_loss"
+    val_windows: int = 0
     device: str = "cpu"
     steps: int = 0
     train_seconds: float = 0.0
@@ -209,13 +217,14 @@ class _Run:
         else:
             self.bad_epochs += 1
 
-    def finish(self, stop_reason: str) -> History:
-        """Complete the history, restore the best weights and leave the model in eval mode."""
+    def finish(self, stop_reason: str, restore_best: bool = True) -> History:
+        """Complete the history, restore the best weights (unless told to keep the last ones)
+        and leave the model in eval mode."""
         history = self.history
         history.stop_reason = stop_reason
         history.train_seconds = self.train_time
         history.windows_per_second = self.windows_seen / max(self.train_time, 1e-9)
-        if self.best_state is not None:
+        if restore_best and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         self.model.eval()
         log.info(
@@ -291,6 +300,9 @@ class Trainer:
         Max global gradient norm.
     patience : int, optional
         Epochs without validation improvement before stopping; the best weights are restored.
+        Without a validation loader the training loss stands in, with a ``UserWarning``.
+    restore_best : bool
+        End with the weights of the best epoch (default) or, if False, those of the last.
     loss : {'mse', 'mae', 'huber', 'quantile'}
         Training loss; ``'quantile'`` needs ``quantiles``.
     quantiles : sequence of float, optional
@@ -323,6 +335,7 @@ class Trainer:
         min_lr_ratio: float = 0.01,
         grad_clip: float | None = 1.0,
         patience: int | None = 10,
+        restore_best: bool = True,
         loss: str = "mse",
         quantiles: Sequence[float] | None = None,
         device: str = "auto",
@@ -346,7 +359,7 @@ class Trainer:
         self.max_epochs, self.max_steps, self.time_budget = max_epochs, max_steps, time_budget
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
         self.warmup_fraction, self.min_lr_ratio = warmup_fraction, min_lr_ratio
-        self.grad_clip, self.patience = grad_clip, patience
+        self.grad_clip, self.patience, self.restore_best = grad_clip, patience, restore_best
         self.loss, self.quantiles = loss, None if quantiles is None else list(quantiles)
         self.device, self.precision, self.compile = device, precision, compile
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -434,7 +447,7 @@ class Trainer:
                 stop = f"no improvement for {self.patience} epochs"
             if stop:
                 break
-        return run.finish(stop or f"max_epochs={self.max_epochs} reached")
+        return run.finish(stop or f"max_epochs={self.max_epochs} reached", self.restore_best)
 
     def _start(
         self, model: nn.Module, train_loader: WindowLoader, val_loader: WindowLoader | None
@@ -472,9 +485,22 @@ class Trainer:
             scheduler=scheduler,
             loss_fn=self._loss_fn(device),
             autocast=self._autocast(device),
-            history=History(device=str(device)),
+            history=History(
+                device=str(device),
+                monitor="train_loss" if val_loader is None else "val_loss",
+                val_windows=0 if val_loader is None else val_loader.size,
+            ),
             checkpoint=self._checkpoint_path(),
         )
+        if val_loader is None and self.patience is not None and rank == 0:
+            warnings.warn(
+                f"no validation windows: early stopping (patience={self.patience}) and the "
+                "choice of the best epoch use the training loss, which keeps falling while a "
+                "network overfits; give validation data (longer series or a larger val_size) "
+                "or set patience=None.",
+                UserWarning,
+                stacklevel=3,
+            )
         if run.checkpoint is not None and run.checkpoint.exists():
             _resume(run.checkpoint, run)
         if self.verbose and rank == 0:
