@@ -182,3 +182,23 @@ def test_validation_windows_are_capped_per_epoch():
     assert neural.LinearForecaster().max_val_windows == 10_000  # bounded by default
     with pytest.raises(ValueError, match=r"max_val_windows=0 is invalid; expected an integer"):
         est.set_params(max_val_windows=0).fit(df)
+
+
+def test_callbacks_see_every_epoch_of_the_early_stopped_training_and_can_stop_it():
+    seen = []
+    est = make(neural.LinearForecaster, max_epochs=3, patience=None, refit_with_val=True)
+    est.set_params(callbacks=[lambda epoch, metrics: seen.append((epoch, sorted(metrics)))])
+    est.fit(frame({"a": 200, "b": 200}))
+    assert [e for e, _ in seen] == [0, 1, 2]  # the refit does not call them again
+    assert all({"train_loss", "val_loss"} <= set(names) for _, names in seen)
+
+    class Stop(Exception):
+        pass
+
+    def stop(epoch, metrics):
+        raise Stop(f"stopped after epoch {epoch}")
+
+    with pytest.raises(Stop, match="stopped after epoch 0"):
+        make(neural.LinearForecaster, callbacks=[stop]).fit(frame({"a": 200}))
+    with pytest.raises(TypeError, match="callbacks must be a list of callables"):
+        make(neural.LinearForecaster, callbacks=[1]).fit(frame({"a": 200}))

@@ -71,12 +71,10 @@ class NeuralForecaster(BaseForecaster):
     val_size : float
         Share of each series' end held out for early stopping (0 to 0.5).
     refit_with_val : bool
-        After early stopping, train afresh (same seed) on the whole history, validation rows
-        included and the scaler refit on them, for the best number of epochs found; as
-        NeuralForecast's ``refit_with_val``. Costs a second training.
+        After early stopping, train afresh (same seed, scaler refit) on the whole history for
+        the best number of epochs, as NeuralForecast's ``refit_with_val``; a second training.
     max_val_windows : int, optional
-        Validation windows per epoch: an evenly spread subset fixed across epochs, so that
-        validating a long series stays cheap. None: all.
+        Validation windows per epoch (an evenly spread subset, fixed across epochs); None: all.
     loss : {'mse', 'mae', 'huber', 'quantile'}
         Training loss (``'quantile'`` is implied by ``quantiles``).
     quantiles : list of float, optional
@@ -84,18 +82,16 @@ class NeuralForecaster(BaseForecaster):
     scaler : {'standard', 'robust', 'minmax', None}
         Per-series scaling fitted on the training rows only (all rows with refit_with_val).
     revin : {'last', 'mean', True, False}
-        Per-window normalisation inside the network. The default ``'last'`` centres each
-        window on its last value, so an untrained network forecasts the naive forecast and
-        training moves it away only where the data reward it: robust on random-walk-like
-        series such as prices. ``'mean'`` (or True) is classic RevIN.
+        Per-window normalisation inside the network: ``'last'`` centres each window on its
+        last value (an untrained network gives the naive forecast: robust on prices);
+        ``'mean'`` (or True) is classic RevIN.
     calendar : bool
         Add calendar features of the timestamps as known-future inputs.
     fill : {'ffill', 'interpolate', 'zero', None}
-        How to fill missing values and missing timestamps (None: NaN is an error, and windows
-        are taken only inside the gap-free stretches of each series, with a warning).
+        How to fill missing values and timestamps (None: NaN is an error; windows stay inside
+        gap-free stretches).
     max_fill : int, optional
-        Longest run of missing timestamps that ``fill`` fills; longer gaps stay gaps, which
-        no window spans. Default: no limit.
+        Longest run of missing timestamps ``fill`` fills (default: any); longer ones stay gaps.
     device, predict_batch_size : str, int
         Where fit and predict run: 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:N'
         or 'mps'; windows per network call in predict.
@@ -103,11 +99,13 @@ class NeuralForecaster(BaseForecaster):
         Seed for weights, dropout and window order (bit-identical refits on CPU).
     verbose : int
         1 logs one line per epoch.
+    callbacks : list of callables, optional
+        ``callback(epoch, metrics)`` after every epoch of the early-stopped training (metrics
+        ``train_loss``, ``val_loss``, ...); an exception stops the fit (Optuna pruning does).
     model_options : dict, optional
-        Network-specific options, e.g. ``{"attention": "additive"}`` or ``{"segment_length": 12}``.
-        ``segment_length`` defaults to the season of the inferred frequency (hourly 24,
-        10-minute 144, daily 7, monthly 12; see ``tsattn.data.timestamps.season_length``),
-        never longer than ``lookback``.
+        Network options, e.g. ``{"attention": "additive"}``; ``segment_length`` defaults to the
+        data's season (hourly 24, daily 7, ...: ``tsattn.data.timestamps.season_length``), at
+        most ``lookback``.
     """
 
     model_name = ""
@@ -140,6 +138,7 @@ class NeuralForecaster(BaseForecaster):
         predict_batch_size: int = 1024,
         random_state: int | None = 0,
         verbose: int = 0,
+        callbacks: Sequence[Callable[[int, dict], None]] | None = None,
         model_options: dict[str, Any] | None = None,
     ) -> None:
         self.horizon = horizon
@@ -167,6 +166,7 @@ class NeuralForecaster(BaseForecaster):
         self.predict_batch_size = predict_batch_size
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
         self.model_options = model_options
 
     # -- parameters ----------------------------------------------------------------------------
@@ -399,6 +399,7 @@ def _trainer(est: NeuralForecaster, epochs: int | None = None) -> Trainer:
         device=est.device,
         random_state=est.random_state,
         verbose=est.verbose,
+        callbacks=() if epochs else list(est.callbacks or ()),  # not again in the refit
     )
 
 
@@ -419,6 +420,10 @@ def _check_training_params(est: NeuralForecaster) -> None:
     check_param("predict_batch_size", est.predict_batch_size, low=1, integer=True)
     check_param("random_state", est.random_state, low=0, integer=True, allow_none=True)
     check_param("verbose", est.verbose, low=0, integer=True)
+    if est.callbacks is not None and not all(callable(c) for c in est.callbacks):
+        raise TypeError(
+            f"callbacks must be a list of callables callback(epoch, metrics), got {est.callbacks!r}."
+        )
     check_choice("loss", est.loss, LOSSES)
     check_choice("scaler", est.scaler, [*SCALER_METHODS, None])
     check_choice("fill", est.fill, ["ffill", "interpolate", "zero", None])
