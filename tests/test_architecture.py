@@ -26,6 +26,7 @@ LAYERS = [
     ("estimators", ["tsattn.neural", "tsattn.statistical"]),
     ("registry", ["tsattn.estimators"]),
     ("export, plots", ["tsattn.export", "tsattn.plotting"]),
+    ("tuning", ["tsattn.tuning"]),
     ("applications", ["tsattn.cli", "tsattn.demo"]),
 ]
 MAX_CLASS_LINES, MAX_FUNCTION_LINES = 300, 80

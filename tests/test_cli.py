@@ -168,3 +168,10 @@ def test_daily_csv_with_dst_offsets_and_day_first_dates(tmp_path):
         str(tmp_path / "f2.csv"),
     )
     assert pd.read_csv(tmp_path / "f2.csv")["ds"].tolist() == ["2024-02-24", "2024-02-25"]
+
+
+def test_tune_help_documents_distributed_use_and_exit_codes():
+    help_text = tsattn("tune", "--help").stdout
+    for text in ("--storage", "--study-name", "--n-trials", "--heartbeat-interval", "exit codes"):
+        assert text in help_text, text
+    assert "postgresql+psycopg://" in help_text and "journal:PATH" in help_text

@@ -34,6 +34,8 @@ _SOURCES = {
     ),
     "backtest": "tsattn.evaluation",
     "BacktestResult": "tsattn.evaluation",
+    "tune": "tsattn.tuning",
+    "TuneResult": "tsattn.tuning",
 }
 
 __all__ = sorted([*_SOURCES, "__version__"])

@@ -1,4 +1,4 @@
-"""Command line: ``tsattn fit | predict | backtest | demo | datasets``.
+"""Command line: ``tsattn fit | predict | backtest | tune | demo | datasets``.
 
 Data files are CSV or Parquet in long format (``unique_id, ds, y`` plus covariates; names
 overridable); forecasts are written as Parquet or CSV by the output's suffix.
@@ -73,6 +73,32 @@ def build_estimator(args: argparse.Namespace) -> Any:
             f"{cls.__name__} has no parameter(s) {unknown}; it has {sorted(cls().get_params())}."
         )
     return cls(**params)
+
+
+PRUNERS = ("median", "hyperband", "successive_halving", "none")
+
+
+def make_pruner(name: str | None) -> Any:
+    """The Optuna pruner named by ``--pruner``; None leaves the choice to ``tune``."""
+    if name is None:
+        return None
+    import optuna
+
+    return {  # median: as tune's default for networks (the first epoch is never pruned)
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        "hyperband": optuna.pruners.HyperbandPruner,
+        "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
+        "none": optuna.pruners.NopPruner,
+    }[name]()
+
+
+def _seed(text: str) -> int | None:
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer or 'none'") from err
 
 
 def fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -187,6 +213,8 @@ def _parser() -> argparse.ArgumentParser:
     _model_options(bt)
     _data_options(bt)
 
+    _tune_parser(commands)
+
     demo = commands.add_parser(
         "demo",
         help="backtest the networks and baselines on the built-in stock, weather and traffic data",
@@ -210,6 +238,140 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("datasets", help="list the datasets tsattn.datasets.load() knows")
     return parser
+
+
+TUNE_DESCRIPTION = """\
+Search a forecaster's hyperparameters with Optuna. Each trial is scored by a rolling-origin
+backtest of the end of --data (--n-windows origins per series; --metric, lower is better): keep
+your test period out of --data. Parameters fixed with --horizon, --lookback, --quantiles or
+--param are not searched. Progress (a line per trial: n/N, score, best so far) goes to stderr,
+the final table to stdout; the optimisation-history and parameter-importance plots and, unless
+--no-refit, the best estimator refit on all of --data (OUT/best_model, for `tsattn predict
+--model-dir OUT/best_model`) go into --out.
+
+Distributed tuning: start N workers, on one machine or many, with the same command, the same
+--storage and the same --study-name, each with its own --seed (0, 1, 2, ...; workers that start
+together with one seed draw the same parameters) and its own --out. They share one study, and
+--n-trials is the study's total over all workers and all trial states: 4 workers with
+--n-trials 20 run 20 trials together, and a rerun of the command resumes up to it. Storages:
+  postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB   many machines; the trial of a worker that
+                                                    dies is marked FAIL by the others after
+                                                    2 x --heartbeat-interval seconds
+  sqlite:///FILE                                    one machine, few workers
+  journal:PATH, or a PATH ending in .log/.jsonl     one machine or a shared file system; no
+                                                    heartbeat (Optuna 5.0): the trial of a
+                                                    killed worker stays RUNNING
+e.g. on each of 4 machines (i = 0..3):
+  tsattn tune --data train.csv --model lstm --horizon 24 --n-trials 40 --seed $i \\
+      --storage postgresql+psycopg://tuner@db:5432/tuning --study-name lstm-24 --out run$i
+
+exit codes:
+  0  done (also when the study already had its --n-trials trials)
+  1  an unexpected error (traceback on stderr)
+  2  bad input, before any trial: an unknown option or a malformed value (usage message), or,
+     in one line on stderr, an unknown parameter or metric, neither --n-trials nor --timeout,
+     a missing data file, an unreachable storage, a study of that name for another model,
+     metric or horizon; also (after the trials) when no trial of the study completed
+"""
+
+
+def _tune_parser(commands: Any) -> None:
+    tune = commands.add_parser(
+        "tune",
+        help="search hyperparameters with Optuna (one or many workers on a shared storage)",
+        description=TUNE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = tune.add_argument
+    add("--data", required=True, metavar="FILE", help="the whole history (.csv or .parquet)")
+    budget = tune.add_argument_group("budget (at least one of)")
+    budget.add_argument(
+        "--n-trials", type=int, metavar="N", help="trials in the whole study, all workers together"
+    )
+    budget.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="longest this worker searches for"
+    )
+    add("--metric", default="mase", help="backtest metric to minimise (default: %(default)s)")
+    add(
+        "--storage",
+        metavar="URL",
+        help="sqlite:///FILE, postgresql+psycopg://USER@HOST:PORT/DB, journal:PATH or a PATH "
+        "ending in .log/.jsonl (default: sqlite file tsattn_tuning.db in the current folder)",
+    )
+    add("--study-name", metavar="NAME", help="study to create or resume (default: tsattn-MODEL)")
+    add("--n-windows", type=int, default=3, metavar="K", help="origins per series (default: 3)")
+    add("--step", type=int, metavar="S", help="steps between origins (default: the horizon)")
+    add(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="S",
+        help="random state of the sampler and the models, or 'none' (default: %(default)s)",
+    )
+    add(
+        "--pruner",
+        choices=PRUNERS,
+        help="stop unpromising trials early (default: median for the networks, none for the "
+        "statistical models, which report no learning curve)",
+    )
+    add(
+        "--heartbeat-interval",
+        type=int,
+        default=10,
+        metavar="SECONDS",
+        help="a running trial's heartbeat period; one silent for twice as long is marked "
+        "FAIL by the other workers (RDB storages; default: %(default)s)",
+    )
+    add("--no-refit", action="store_true", help="do not refit and save the best estimator")
+    add(
+        "--out",
+        default="tuning_output",
+        metavar="DIR",
+        help="folder for the plots and best_model/ (default: %(default)s)",
+    )
+    add("-q", "--quiet", action="store_true", help="no progress lines")
+    _model_options(tune)
+    _data_options(tune)
+
+
+def _tune(args: argparse.Namespace) -> None:
+    from tsattn.tuning import save_plots, tune
+
+    if args.n_trials is None and args.timeout is None:  # said in the CLI's words, not tune's
+        raise ValueError("pass --n-trials N (the study's total), --timeout SECONDS, or both.")
+    estimator = build_estimator(args)  # an instance: its set parameters stay fixed
+    data = read_frame(args.data, args.time_col)
+    fixed = {"horizon": args.horizon, **parse_params(args.param)}  # named: fixed even at defaults
+    if args.lookback is not None:
+        fixed["lookback"] = args.lookback
+    result = tune(
+        estimator,
+        data,
+        fixed_params=fixed,
+        n_trials=args.n_trials,
+        timeout=args.timeout,
+        metric=args.metric,
+        storage=args.storage,
+        study_name=args.study_name,
+        pruner=make_pruner(args.pruner),
+        n_windows=args.n_windows,
+        step=args.step,
+        refit=not args.no_refit,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 2 if args.verbose else 1,  # 1: a line per trial, on stderr
+        heartbeat_interval=args.heartbeat_interval,
+        **fit_kwargs(args),
+    )
+    print(result.summary().to_string(float_format=lambda v: f"{v:.4g}"))
+    print(f"best {result.metric} {result.best_score_:.4g} with {result.best_params_}")
+    out = Path(args.out)
+    for path in save_plots(result.study, out):
+        print(f"wrote {path}")
+    if result.best_estimator_ is not None:  # refit on all of the data
+        print(
+            f"saved best {type(result.best_estimator_).__name__} to "
+            f"{result.best_estimator_.save(out / 'best_model')}"
+        )
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -243,6 +405,8 @@ def _run(args: argparse.Namespace) -> None:
         write_frame(result.forecasts, str(out))
         write_frame(result.metrics, str(out.with_name(out.stem + "_metrics" + out.suffix)))
         print(result.summary().to_string(float_format=lambda v: f"{v:.4f}"))
+    elif args.command == "tune":
+        _tune(args)
     elif args.command == "demo":
         from tsattn.demo import run_demo
 
