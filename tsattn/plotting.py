@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_SERIES", "plot_attention", "plot_forecast"]
+__all__ = ["MAX_SERIES", "plot_attention", "plot_forecast", "pyplot"]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ MAX_SERIES = 6
 _QUANTILE_COLUMN = re.compile(r"^y_pred_q(\d*\.?\d+(?:e-?\d+)?)$")
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     """``matplotlib.pyplot``, with the Agg backend where there is no display to draw on."""
     import matplotlib
 
@@ -207,7 +207,7 @@ def plot_forecast(
         )
     observed = None if actual is None else _by_series(actual, id_col)
 
-    plt = _pyplot()
+    plt = pyplot()
     if ax is None:
         fig, axes = plt.subplots(
             len(chosen), 1, figsize=(10, 2.8 * len(chosen) + 0.4), squeeze=False
@@ -375,7 +375,7 @@ def plot_attention(
     horizon, n_columns = values.shape
     labels, xlabel = _column_labels(n_columns, lookback, segment_length, stride)
 
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     if ax is None:

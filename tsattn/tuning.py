@@ -129,6 +129,7 @@ from tsattn.metrics import METRICS
 from tsattn.models import MODELS
 from tsattn.neural import NeuralForecaster
 from tsattn.params import check_choice, check_param
+from tsattn.plotting import pyplot
 
 __all__ = [
     "DEFAULT_STORAGE",
@@ -1226,7 +1227,7 @@ def save_plots(study: optuna.Study, folder: str | Path) -> list[Path]:
     """
     from optuna.visualization import matplotlib as vis
 
-    plt = _pyplot()
+    plt = pyplot()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = study.user_attrs.get("metric", "Objective Value")
@@ -1268,19 +1269,3 @@ def _no_importances(study: optuna.Study) -> str:
     if not varying:
         return "no parameter varies across the completed trials"
     return ""
-
-
-def _pyplot() -> Any:
-    """``matplotlib.pyplot``, with the Agg backend where there is no display to draw on."""
-    import os
-
-    import matplotlib
-
-    headless = sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    )
-    if headless and "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
