@@ -177,7 +177,7 @@ def test_default_search_space_options_are_the_networks_own():
     )
     assert spaces["transformer"].distributions["n_heads"].choices == (1, 2, 4, 8)
     assert spaces["lstm"].distributions["segment_length"].choices == (12, 24, 48)
-    assert spaces["lstm"].distributions["lookback"].choices == (24, 48, 96, 168)
+    assert spaces["lstm"].distributions["lookback"].choices == (24, 48, 96, 168, 336)
     assert "hidden_size" not in spaces["linear"].distributions
     assert "loss" not in spaces["lstm"].distributions  # val losses of different losses differ
     # a fixed lookback caps segment_length; the transformer's segments overlap by half

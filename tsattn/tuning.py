@@ -46,8 +46,8 @@ Default search spaces
 ``season`` is the natural season of the data's frequency
 (:func:`tsattn.data.timestamps.season_length`: hourly 24, daily 7, monthly 12, ...); ``base`` is
 the season, or the horizon when the data have none (integer time). Lookbacks are those of
-``base * {1, 2, 4, 7}`` that leave a training window in every series before the first backtest
-origin. A parameter fixed by the instance passed to ``tune`` is left out.
+``base * {1, 2, 4, 7}`` (networks: ``{1, 2, 4, 7, 14}``) that leave a training window in every
+series before the first backtest origin. A parameter fixed by the instance passed to ``tune`` is left out.
 
 ================  ===============================================================================
 model             parameters searched
@@ -261,6 +261,11 @@ def default_search_space(
     return SearchSpace({k: d for k, d in dists.items() if k not in fixed}, derive)
 
 
+#: Network lookbacks in seasons: up to two weeks of daily or hourly cycles (14 x 7 days = 98
+#: days covers the networks' default of 96 steps on daily data).
+NETWORK_MULTIPLES = (1, 2, 4, 7, 14)
+
+
 def _lookbacks(base: int, max_lookback: int | None, multiples=(1, 2, 4, 7)) -> list[int]:
     values = [m * base for m in multiples]
     if max_lookback is None:
@@ -272,7 +277,7 @@ def _network_space(net: str, base: int, max_lookback: int | None, fixed: dict):
     dists: dict[str, BaseDistribution] = {
         "learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
         "batch_size": CategoricalDistribution([64, 128, 256]),
-        "lookback": CategoricalDistribution(_lookbacks(base, max_lookback)),
+        "lookback": CategoricalDistribution(_lookbacks(base, max_lookback, NETWORK_MULTIPLES)),
         "dropout": FloatDistribution(0.0, 0.3),
     }
     if net == "linear":
