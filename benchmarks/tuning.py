@@ -1,0 +1,145 @@
+"""Optuna tuning of the networks on the ETTh1 long-horizon protocol, with and without pruning.
+
+    python benchmarks/tuning.py --csv ../shared/data/ett/ETTh1.csv [--models lstm]
+        [--trials 20] [--max-epochs 10] [--threads 2] [--json out.json]
+
+The protocol of ``benchmarks/long_horizon.py`` (ETT borders, every channel one series,
+standard scaling fitted on the training rows, L=96, H=96, test windows of stride 1, MSE on
+scaled values). Each trial trains on the training rows and is scored by its validation MSE,
+reported after every epoch so Optuna's MedianPruner can stop it; the test rows are read once,
+by the best trial's network, after the study. Every study uses Optuna's TPE sampler with a
+fixed seed, and a study without pruning runs the same seeds for the comparison: the share of
+trials pruned, the wall time saved and the tuned test MSE against the untuned default (the
+network's own defaults, as in RESULTS.md). Budgets are epochs, never seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import optuna
+import torch
+from long_horizon import load_panel, predict  # the protocol, from this folder
+
+from tsattn.data import SeriesScaler, make_loaders, make_windows, standard_split
+from tsattn.data.loader import WindowLoader
+from tsattn.models import build_model
+from tsattn.train import Trainer
+
+LOOKBACK = HORIZON = 96
+
+
+def space(trial: optuna.Trial, name: str) -> tuple[dict, float]:
+    """Network arguments and learning rate of one trial."""
+    if name == "linear":  # DLinear: its moving-average kernel is its only shape option
+        params = {"kernel_size": trial.suggest_categorical("kernel_size", [13, 25, 49])}
+    else:
+        params = {
+            "dropout": trial.suggest_float("dropout", 0.0, 0.3),
+            "hidden_size": trial.suggest_categorical("hidden_size", [32, 64, 128, 256]),
+            "num_layers": trial.suggest_int("num_layers", 1, 3),
+            "segment_length": trial.suggest_categorical("segment_length", [8, 12, 24, 48]),
+        }
+    if name == "attention_lstm":
+        params["attention"] = trial.suggest_categorical("attention", ["general", "dot", "additive"])
+    return params, trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
+
+
+def train(name, params, lr, parts, args, callbacks=()):
+    torch.manual_seed(args.seed)
+    model = build_model(name, lookback=LOOKBACK, horizon=HORIZON, **params)
+    loaders = make_loaders(parts[0], parts[1], batch_size=256, seed=args.seed)
+    trainer = Trainer(
+        max_epochs=args.max_epochs,
+        learning_rate=lr,
+        patience=3,
+        random_state=args.seed,
+        callbacks=callbacks,
+    )
+    history = trainer.fit(model, *loaders)
+    return model, history
+
+
+def test_mse(model, test) -> float:
+    pred, actual = predict(model, WindowLoader(test, 1024))
+    return float(np.mean((pred - actual) ** 2))
+
+
+def study(name, parts, args, prune: bool) -> dict:
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    s = optuna.create_study(
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=args.seed),
+        pruner=pruner if prune else optuna.pruners.NopPruner(),
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        params, lr = space(trial, name)
+
+        def report(epoch: int, metrics: dict) -> None:
+            trial.report(metrics["val_loss"], epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"epoch {epoch}: val_loss {metrics['val_loss']:.4f}")
+
+        _, history = train(name, params, lr, parts, args, [report])
+        return min(e["val_loss"] for e in history.epochs)
+
+    start = time.perf_counter()
+    s.optimize(objective, n_trials=args.trials)
+    seconds = time.perf_counter() - start
+    states = [t.state for t in s.trials]
+    params, lr = space(optuna.trial.FixedTrial(s.best_params), name)
+    model, _ = train(name, params, lr, parts, args)
+    return {
+        "model": name,
+        "pruning": prune,
+        "trials": len(states),
+        "pruned": sum(st == optuna.trial.TrialState.PRUNED for st in states),
+        "seconds": seconds,
+        "best_val_mse": s.best_value,
+        "best_params": s.best_params,
+        "test_mse": test_mse(model, parts[2]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--csv", required=True)
+    parser.add_argument("--models", default="lstm,attention_lstm,transformer,linear")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--max-epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--pruning", choices=["both", "on", "off"], default="both")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    panel = load_panel(args.csv, None)
+    split = standard_split(panel, "ett", LOOKBACK)
+    scaled = SeriesScaler("standard").fit(panel, bounds=split.train).transform(panel)
+    parts = [make_windows(panel, LOOKBACK, HORIZON, bounds=b, target=scaled.target) for b in split]
+    records = []
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        default, _ = train(name, {}, 1e-3, parts, args)
+        base = test_mse(default, parts[2])
+        for prune in {"both": (True, False), "on": (True,), "off": (False,)}[args.pruning]:
+            record = study(name, parts, args, prune) | {"default_test_mse": base}
+            records.append(record)
+            print(
+                f"{name:<15} pruning={prune!s:<5} trials {record['trials']:>3} pruned "
+                f"{record['pruned']:>3}  {record['seconds']:7.0f} s  best val {record['best_val_mse']:.4f}"
+                f"  test {record['test_mse']:.4f} (default {base:.4f})",
+                flush=True,
+            )
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump(records, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
