@@ -11,8 +11,8 @@ number of epochs found). Budgets are epochs (``--max-epochs``, patience 3), neve
 the figures do not depend on the machine's load. MASE is scaled by the in-sample seasonal-naive
 MAE at the dataset's season; the seasonal-naive forecast's own MASE is printed beside.
 
-ETTh1 is read from ``$TSATTN_DATA`` (else ``/work/shared/data``) as ``ett/ETTh1.csv``, all seven
-channels as separate series, a day ahead (horizon 24) from the last 20 days' origins. Lookback
+ETTh1 is read from ``$TSATTN_DATA`` (else ``../shared/data`` beside the repository) as
+``ett/ETTh1.csv``, all seven channels as separate series, a day ahead (horizon 24) from the last 20 days' origins. Lookback
 is the dataset's suggestion capped at 96. The whole run takes ~5-10 minutes on two cores.
 """
 
@@ -37,9 +37,8 @@ ETT = {"horizon": 24, "n_windows": 20}
 
 def dataset(name: str, channels: str):
     """The dataset, its target-only frame, the horizon and the backtest windows."""
-    data_dir = os.environ.get("TSATTN_DATA") or (
-        "/work/shared/data" if Path("/work/shared/data").is_dir() else None
-    )
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data
+    data_dir = os.environ.get("TSATTN_DATA") or (str(beside) if beside.is_dir() else None)
     data = load(name, data_dir)
     # market holidays are gaps of the business-day grid: fill them, as a user would, so that
     # every backtest window is gap-free (a no-op for the gap-free sets)
