@@ -12,8 +12,8 @@ the figures do not depend on the machine's load. MASE is scaled by the in-sample
 MAE at the dataset's season; the seasonal-naive forecast's own MASE is printed beside.
 
 ETTh1 is read from ``$TSATTN_DATA`` (else ``../shared/data`` beside the repository) as
-``ett/ETTh1.csv``, all seven channels as separate series, a day ahead (horizon 24) from the last 20 days' origins. Lookback
-is the dataset's suggestion capped at 96. The whole run takes ~5-10 minutes on two cores.
+``ett/ETTh1.csv``, all seven channels as separate series, a day ahead (horizon 24) from the
+last 20 days' origins. Lookback is the dataset's suggestion capped at 96. The whole run takes ~5-10 minutes on two cores.
 """
 
 from __future__ import annotations
