@@ -18,11 +18,9 @@ __all__ = [
     "future_times",
     "grid_positions",
     "infer_freq",
-    "largest_gap",
     "local_time",
     "parse_freq",
     "parse_time",
-    "regular_grid",
     "season_length",
     "wall_time",
 ]
@@ -30,6 +28,11 @@ __all__ = [
 DAY = 86_400 * 10**9  # one day in nanoseconds
 #: Aliases whose steps have a fixed length, so a grid is exact int64 arithmetic.
 _FIXED = ("h", "min", "s", "D", "ms", "us", "ns")
+
+
+def _fixed_step(alias: str | None) -> bool:
+    """Whether a grid of this alias is ``first + k * step`` (integer time, '15min', 'h', 'D')."""
+    return alias is None or alias[0].isdigit() or alias in _FIXED
 
 
 def local_time(values: np.ndarray, tz: str | None) -> pd.DatetimeIndex:
@@ -267,13 +270,6 @@ def freq_label(step: int, alias: str | None) -> str:
     return repr(alias) if alias is not None else f"step {step}"
 
 
-def regular_grid(t0: int, t1: int, step: int, alias: str | None) -> np.ndarray:
-    """Regular int64 times from ``t0`` to ``t1`` inclusive (datetime64[ns] view or integers)."""
-    if alias is None or alias[0].isdigit() or alias in _FIXED:
-        return t0 + step * np.arange((t1 - t0) // step + 1, dtype=np.int64)  # exact in int64
-    return pd.date_range(pd.Timestamp(t0), pd.Timestamp(t1), freq=alias).as_unit("ns").asi8
-
-
 def wall_time(values: np.ndarray, tz: str | None) -> np.ndarray:
     """Stored (UTC) int64 times as naive local wall-clock int64 nanoseconds in zone ``tz``."""
     if tz is None:
@@ -305,7 +301,7 @@ def grid_positions(
     t = wall_time(time, tz) if wall else time
     lengths = np.diff(offsets)
     nonempty = lengths > 0
-    if alias is None or alias[0].isdigit() or alias in _FIXED:
+    if _fixed_step(alias):
         pos = np.repeat(t[offsets[:-1][nonempty]], lengths[nonempty])  # (N,) first times
         np.subtract(t, pos, out=pos)  # (N,) time since each series' start
         off = (pos % step) != 0
@@ -345,7 +341,7 @@ def grid_times(
     """
     wall = in_wall_time(step, alias, tz)
     t0 = wall_time(first, tz) if wall else first
-    if alias is None or alias[0].isdigit() or alias in _FIXED:
+    if _fixed_step(alias):
         out = t0 + positions.astype(np.int64) * step
     else:
         out = np.empty(len(t0), dtype=np.int64)
@@ -362,15 +358,6 @@ def grid_times(
         tz, ambiguous=np.ones(len(out), dtype=bool), nonexistent="shift_forward"
     )
     return local.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8
-
-
-def largest_gap(t: np.ndarray, is_datetime: bool) -> str:
-    """The largest step of one series' int64 times and where it starts, for messages."""
-    d = np.diff(t)
-    i = int(d.argmax())
-    if is_datetime:
-        return f"{pd.Timedelta(int(d[i]))} after {pd.Timestamp(int(t[i]))}"
-    return f"{int(d[i])} after {int(t[i])}"
 
 
 def future_times(
