@@ -21,13 +21,16 @@ LAYERS = [
     ),
     ("models", ["tsattn.models"]),
     ("training", ["tsattn.train"]),
+    ("plots", ["tsattn.plotting"]),
+    ("run tracking", ["tsattn.tracking.store", "tsattn.tracking.runs", "tsattn.tracking.studies"]),
     ("evaluation, saved format", ["tsattn.evaluation", "tsattn.persistence"]),
     ("forecaster base", ["tsattn.forecaster"]),
     ("estimators", ["tsattn.neural", "tsattn.statistical"]),
     ("registry", ["tsattn.estimators"]),
-    ("export, plots", ["tsattn.export", "tsattn.plotting"]),
+    ("export", ["tsattn.export"]),
+    ("model flavor, registry", ["tsattn.tracking"]),
     ("tuning", ["tsattn.tuning"]),
-    ("applications", ["tsattn.cli", "tsattn.demo"]),
+    ("applications", ["tsattn.cli", "tsattn.demo", "tsattn.batch"]),
 ]
 MAX_CLASS_LINES, MAX_FUNCTION_LINES = 300, 80
 

@@ -177,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--out", required=True, help="folder to save the fitted model into")
     _model_options(fit)
     _data_options(fit)
+    _tracking_options(fit, register=True)
 
     predict = commands.add_parser(
         "predict",
@@ -212,9 +213,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     _model_options(bt)
     _data_options(bt)
+    _tracking_options(bt)
 
     _tune_parser(commands)
+    _promote_parser(commands)
 
+    _demo_parser(commands)
+    commands.add_parser("datasets", help="list the datasets tsattn.datasets.load() knows")
+    return parser
+
+
+def _demo_parser(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         help="backtest the networks and baselines on the built-in stock, weather and traffic data",
@@ -236,8 +245,6 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--quick", action="store_true", help="baselines only (seconds instead of minutes)"
     )
-    commands.add_parser("datasets", help="list the datasets tsattn.datasets.load() knows")
-    return parser
 
 
 TUNE_DESCRIPTION = """\
@@ -332,6 +339,98 @@ def _tune_parser(commands: Any) -> None:
     add("-q", "--quiet", action="store_true", help="no progress lines")
     _model_options(tune)
     _data_options(tune)
+    _tracking_options(tune)
+
+
+def _tracking_options(p: argparse.ArgumentParser, register: bool = False) -> None:
+    group = p.add_argument_group("MLflow tracking")
+    group.add_argument(
+        "--track",
+        nargs="?",
+        const=True,
+        metavar="URI",
+        help="log to MLflow: to URI, or without one to MLFLOW_TRACKING_URI, else the "
+        "checkout's mlflow/ folder, else ./mlruns",
+    )
+    group.add_argument("--experiment", metavar="NAME", help="MLflow experiment (default: tsattn)")
+    if register:
+        group.add_argument(
+            "--register",
+            metavar="NAME",
+            help="also log the model to MLflow and register it as a new version of NAME",
+        )
+        group.add_argument(
+            "--alias", metavar="ALIAS", help="point this alias (e.g. challenger) at the version"
+        )
+
+
+def _tracker(args: argparse.Namespace, required: bool = False) -> Any:
+    """The ``Tracker`` named by ``--track`` / ``--experiment`` (None: not asked for)."""
+    if args.track is None and not required:
+        return None
+    from tsattn.tracking import Tracker
+
+    uri = None if args.track in (None, True) else args.track
+    return Tracker(uri, experiment=args.experiment, dataset_name=Path(args.data).name)
+
+
+PROMOTE_DESCRIPTION = """\
+Backtest the registered model's challenger against its champion on --data (the last --windows
+origins of every series, forecast by each trained model as it is: use data after their training
+period) and move the champion alias to the challenger only if its --metric is lower. Both
+scores are recorded as tags on both versions; the comparison is printed. With no champion yet,
+the challenger becomes it.
+
+exit codes:
+  0  done (promoted, or not promoted without --fail-if-not-promoted)
+  2  bad input: an unknown model, alias or version, a missing data file, an unreachable store,
+     a model whose files fail their checksums
+  3  the champion did not move and --fail-if-not-promoted was given
+"""
+
+
+def _promote_parser(commands: Any) -> None:
+    p = commands.add_parser(
+        "promote",
+        help="backtest challenger vs champion of a registered model; move the alias if better",
+        description=PROMOTE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", help="registered model name")
+    p.add_argument("--data", required=True, metavar="FILE", help="recent history (.csv/.parquet)")
+    p.add_argument("--metric", default="mase", help="mase, mae, mse, rmse or smape (default: mase)")
+    p.add_argument("--windows", type=int, default=3, metavar="N", help="origins (default: 3)")
+    p.add_argument("--step", type=int, help="steps between origins (default: the horizon)")
+    p.add_argument("--champion", default="champion", help="champion alias (default: champion)")
+    p.add_argument(
+        "--challenger",
+        default="challenger",
+        help="challenger alias or version (default: challenger)",
+    )
+    p.add_argument(
+        "--fail-if-not-promoted", action="store_true", help="exit 3 when the champion stays"
+    )
+    p.add_argument(
+        "--tracking-uri", metavar="URI", help="MLflow store (default: as for --track in fit)"
+    )
+    p.add_argument("--time-col", default="ds", help="time column of --data (default: ds)")
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from tsattn.tracking import Tracker, promote
+
+    result = promote(
+        args.name,
+        read_frame(args.data, args.time_col),
+        metric=args.metric,
+        n_windows=args.windows,
+        step=args.step,
+        champion=args.champion,
+        challenger=args.challenger,
+        tracking=Tracker(args.tracking_uri),
+    )
+    print(result)
+    return 3 if args.fail_if_not_promoted and not result.promoted else 0
 
 
 def _tune(args: argparse.Namespace) -> None:
@@ -360,6 +459,7 @@ def _tune(args: argparse.Namespace) -> None:
         random_state=args.seed,
         verbose=0 if args.quiet else 2 if args.verbose else 1,  # 1: a line per trial, on stderr
         heartbeat_interval=args.heartbeat_interval,
+        tracking=_tracker(args),
         **fit_kwargs(args),
     )
     print(result.summary().to_string(float_format=lambda v: f"{v:.4g}"))
@@ -374,12 +474,27 @@ def _tune(args: argparse.Namespace) -> None:
         )
 
 
-def _run(args: argparse.Namespace) -> None:
+def _register(est: Any, args: argparse.Namespace) -> None:
+    from tsattn.tracking import log_model, set_alias
+
+    tracker = _tracker(args, required=True)
+    info = log_model(est, "model", registered_model_name=args.register, tracking=tracker)
+    version = info.registered_model_version
+    print(f"registered {args.register} version {version} ({info.model_uri})")
+    if args.alias:
+        set_alias(args.register, args.alias, version, tracking=tracker)
+        print(f"alias {args.alias} -> {args.register} version {version}")
+
+
+def _run(args: argparse.Namespace) -> int:
     import tsattn
 
     if args.command == "fit":
-        est = build_estimator(args).fit(read_frame(args.data, args.time_col), **fit_kwargs(args))
+        data = read_frame(args.data, args.time_col)
+        est = build_estimator(args).fit(data, tracking=_tracker(args), **fit_kwargs(args))
         print(f"saved {type(est).__name__} to {est.save(args.out)}")
+        if args.register:
+            _register(est, args)
     elif args.command == "predict":
         est = tsattn.load(args.model_dir)
         time_col = est.columns_.time
@@ -399,6 +514,7 @@ def _run(args: argparse.Namespace) -> None:
             refit=args.refit or False,
             season_length=args.season_length,
             quantiles=args.quantiles,
+            tracking=_tracker(args),
             **fit_kwargs(args),
         )
         out = Path(args.out)
@@ -407,6 +523,8 @@ def _run(args: argparse.Namespace) -> None:
         print(result.summary().to_string(float_format=lambda v: f"{v:.4f}"))
     elif args.command == "tune":
         _tune(args)
+    elif args.command == "promote":
+        return _promote(args)
     elif args.command == "demo":
         from tsattn.demo import run_demo
 
@@ -417,6 +535,7 @@ def _run(args: argparse.Namespace) -> None:
 
         for name in list_datasets():
             print(name)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,12 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )
     try:
-        _run(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+        return _run(args)
+    except (ValueError, TypeError, FileNotFoundError, ConnectionError) as err:
         message = " ".join(str(err).split())  # one line, even for a message from a dependency
         print(f"tsattn {args.command}: error: {message}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -29,8 +29,10 @@ from sklearn.base import clone
 from tsattn.data import timestamps
 from tsattn.data.frames import ColumnRoles, FrameLike
 from tsattn.data.panel import Panel
+from tsattn.data.validation import check_like_fitted
 from tsattn.metrics import METRICS, coverage, mae, mse, seasonal_scale, smape
 from tsattn.params import check_choice, check_param, check_quantiles
+from tsattn.tracking.runs import log_backtest, ready_tracker
 
 __all__ = [
     "BacktestResult",
@@ -318,10 +320,11 @@ def backtest(
     *,
     n_windows: int = 5,
     step: int | None = None,
-    refit: bool | int = False,
+    refit: bool | int | None = False,
     season_length: int | None = None,
     quantiles: list[float] | None = None,
     calibration_windows: int = 0,
+    tracking: Any = None,
     **fit_params: Any,
 ) -> BacktestResult:
     """Evaluate ``estimator`` on the last ``n_windows`` forecast origins of every series.
@@ -329,14 +332,17 @@ def backtest(
     Parameters
     ----------
     estimator : BaseForecaster
-        An unfitted (or fitted: it is cloned) forecaster.
+        An unfitted (or fitted: it is cloned) forecaster; with ``refit=None`` a fitted one,
+        used as it is.
     df : DataFrame
         The whole history, pandas or polars, long format.
     n_windows, step : int
         Number of origins and steps between them (default: the horizon, so windows tile).
-    refit : bool or int
+    refit : bool, int or None
         False: fit once before the first origin. True or 1: refit before every window; k: refit
-        before every k-th window.
+        before every k-th window. None: no fit at all; the fitted ``estimator`` forecasts every
+        window as it is (to compare trained models, e.g. registry versions, on data after
+        their training period; column roles and frequency are the fitted ones).
     season_length : int, optional
         Period of the seasonal naive forecast that scales MASE; None (default): the natural
         season of the data's frequency (hourly 24, daily 7, monthly 12, ...; see
@@ -349,6 +355,9 @@ def backtest(
     calibration_windows : int
         For conformal intervals: each fit stops this many windows (of ``step``) earlier, and
         those held-out windows calibrate the intervals (see ``calibrate``).
+    tracking : bool, str or tsattn.tracking.Tracker, optional
+        Log the backtest as an MLflow run (settings, data, mean and per-window metrics, a plot of
+        the last window); see :mod:`tsattn.tracking`.
     **fit_params
         The column roles, as for ``fit`` (``id_col``, ``future_covariates``, ...).
 
@@ -357,6 +366,47 @@ def backtest(
     BacktestResult
     """
     quantiles = check_quantiles("quantiles", quantiles) or []
+    tracker = ready_tracker(tracking)  # an unreachable store fails before any work
+    if refit is None:
+        result, panel = _backtest_fitted(estimator, df, n_windows, step, season_length, quantiles)
+    else:
+        result, panel = _backtest(
+            estimator,
+            df,
+            n_windows,
+            step,
+            refit,
+            season_length,
+            quantiles,
+            calibration_windows,
+            fit_params,
+        )
+    settings = {"n_windows": n_windows, "step": step, "refit": refit, "horizon": estimator.horizon}
+    log_backtest(tracker, estimator, panel, result, settings, getattr(df, "attrs", {}).get("name"))
+    return result
+
+
+def _backtest_fitted(estimator, df, n_windows, step, season_length, quantiles):
+    """:func:`backtest` with ``refit=None``: the fitted estimator forecasts every window."""
+    estimator.check_fitted()
+    panel = check_like_fitted(
+        estimator.check_frame(df),
+        estimator.time_is_datetime_,
+        estimator.freq_,
+        estimator.tz_,
+    )
+    horizon = estimator.horizon
+    step = step or horizon
+    origins = rolling_origins(panel, horizon, n_windows, step, estimator.min_history + horizon)
+    values = estimator.predict_panel(panel, origins=origins, quantiles=quantiles)
+    season = _season(season_length, panel)
+    return _tidy(panel, origins, values, quantiles, season, estimator.columns_), panel
+
+
+def _backtest(
+    estimator, df, n_windows, step, refit, season_length, quantiles, calibration_windows, fit_params
+):
+    """:func:`backtest` with fits: before the first window, or every ``refit`` windows."""
     every = _refit_every(refit, n_windows)
     roles = ColumnRoles.from_kwargs(**fit_params)
     template = clone(estimator)
@@ -379,7 +429,7 @@ def backtest(
             )
         forecasts.append(est.predict_panel(panel, origins=group, quantiles=quantiles))
     values = np.concatenate(forecasts, axis=1)  # (S, n, H, 1 + Q)
-    return _tidy(panel, origins, values, quantiles, _season(season_length, panel), roles)
+    return _tidy(panel, origins, values, quantiles, _season(season_length, panel), roles), panel
 
 
 def _refit_every(refit: bool | int, n_windows: int) -> int:

@@ -45,6 +45,7 @@ from tsattn.data.validation import (
 from tsattn.evaluation import conformal_scores, score, with_conformal
 from tsattn.params import check_param, check_quantiles
 from tsattn.persistence import save
+from tsattn.tracking.runs import Tracker, tracked_fit
 
 __all__ = ["BaseForecaster"]
 
@@ -187,6 +188,7 @@ class BaseForecaster(BaseEstimator):
         future_covariates: Sequence[str] | None = None,
         static_covariates: Sequence[str] | None = None,
         time_format: str | None = None,
+        tracking: bool | str | Tracker | None = None,
     ) -> BaseForecaster:
         """Learn from a long frame.
 
@@ -205,6 +207,9 @@ class BaseForecaster(BaseEstimator):
         time_format : str, optional
             strftime format of string timestamps, e.g. ``"%d/%m/%Y %H:%M"``; default ISO 8601.
             ``predict`` reads its history with the same format unless told otherwise.
+        tracking : bool, str or tsattn.tracking.Tracker, optional
+            Log this fit as an MLflow run: True (the default store), a tracking URI, or a
+            ``Tracker``; see :mod:`tsattn.tracking`. The fitted model is the same either way.
 
         Returns
         -------
@@ -220,8 +225,10 @@ class BaseForecaster(BaseEstimator):
             static_covariates,
             time_format,
         )
-        self.fit_panel(self.check_frame(df, roles=roles), roles)
-        self.output_polars_ = is_polars(df)
+        panel = self.check_frame(df, roles=roles)
+        with tracked_fit(self, panel, tracking, getattr(df, "attrs", {}).get("name")):
+            self.fit_panel(panel, roles)
+            self.output_polars_ = is_polars(df)
         return self
 
     def predict(
@@ -325,11 +332,8 @@ class BaseForecaster(BaseEstimator):
     def restore(
         self, config: dict[str, Any], history: Panel, weights: dict[str, Any] | None = None
     ) -> BaseForecaster:
-        """Set the fitted state read back from a saved model (``tsattn.load`` calls this).
-
-        ``config`` is the saved JSON config, ``history`` the saved tail of every series and
-        ``weights`` the network's tensors (neural forecasters only).
-        """
+        """Set the fitted state read back from a saved model (``tsattn.load`` calls this): the
+        JSON ``config``, the saved tail of every series, the network's tensors (if any)."""
         self.columns_ = ColumnRoles(**config["columns"])
         self.freq_, self.tz_ = config["freq"], config["tz"]
         self.time_is_datetime_ = config["time_is_datetime"]

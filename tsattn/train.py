@@ -105,7 +105,8 @@ class History:
 
     ``monitor`` is the loss that chose the best epoch and early stopping: ``'val_loss'``, or
     ``'train_loss'`` when there was no validation loader (then ``best_val_loss`` is a training
-    loss). ``val_windows`` is the number of validation windows of every epoch.
+    loss). ``val_windows`` is the number of validation windows of every epoch; ``device`` and
+    ``precision`` (``'fp32'`` or ``'bf16'`` autocast) are what training actually ran on.
     """
 
     epochs: list[dict[str, float]] = field(default_factory=list)
@@ -115,6 +116,7 @@ class History:
     monitor: str = "val_loss"
     val_windows: int = 0
     device: str = "cpu"
+    precision: str = "fp32"
     steps: int = 0
     train_seconds: float = 0.0
     windows_per_second: float = 0.0
@@ -487,6 +489,7 @@ class Trainer:
             autocast=self._autocast(device),
             history=History(
                 device=str(device),
+                precision="bf16" if self._bf16(device) else "fp32",
                 monitor="train_loss" if val_loader is None else "val_loss",
                 val_windows=0 if val_loader is None else val_loader.size,
             ),

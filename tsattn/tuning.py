@@ -130,6 +130,8 @@ from tsattn.models import MODELS
 from tsattn.neural import NeuralForecaster
 from tsattn.params import check_choice, check_param
 from tsattn.plotting import pyplot
+from tsattn.tracking.runs import ready_tracker
+from tsattn.tracking.studies import StudyRun, tracked_study
 
 __all__ = [
     "DEFAULT_STORAGE",
@@ -952,8 +954,9 @@ def _warn_running(study: optuna.Study, store: Any) -> None:
         )
 
 
-def _run(study: optuna.Study, plan: _Plan) -> None:
-    """Optimise until the study holds ``n_trials`` trials or ``timeout`` passes."""
+def _run(study: optuna.Study, plan: _Plan, tracked: StudyRun | None) -> None:
+    """Optimise until the study holds ``n_trials`` trials or ``timeout`` passes (``tracked``
+    logs each finished trial as a nested MLflow run)."""
     done = len(study.get_trials(deepcopy=False))
     total = f", {plan.run.n_trials} in total" if plan.run.n_trials else ""
     _say(
@@ -963,6 +966,7 @@ def _run(study: optuna.Study, plan: _Plan) -> None:
         f"far{total}",
     )
     callbacks: list[Callable] = [_progress(plan)] if plan.run.verbose else []
+    callbacks += [tracked] if tracked is not None else []
     n_trials = None
     if plan.run.n_trials is not None:
         n_trials = plan.run.n_trials - done
@@ -1152,22 +1156,21 @@ def tune(
     verbose: int = 1,
     heartbeat_interval: int | None = 10,
     fixed_params: Mapping[str, Any] | None = None,
+    tracking: Any = None,
     **fit_params: Any,
 ) -> TuneResult:
     """Search an estimator's hyperparameters by rolling-origin backtests of the end of ``df``.
 
-    Each trial scores ``tsattn.backtest(est, df, n_windows=n_windows, step=step, **fit_params)``
-    by ``summary()[metric]`` (lower is better). **Keep your test data out of** ``df``: its last
-    windows choose the model. Storage, workers, spaces: see :mod:`tsattn.tuning`.
+    Each trial scores ``backtest(est, df, n_windows=n_windows, step=step, **fit_params)`` by
+    ``summary()[metric]`` (lower is better). **Keep test data out of** ``df``. See :mod:`tsattn.tuning`.
 
     Parameters
     ----------
     model : str, estimator class or instance
-        A registered name (``"lstm"``, ...), a class, or an instance whose explicitly set
-        parameters (those that differ from the class defaults) stay fixed.
+        A registered name (``"lstm"``, ...), a class, or an instance whose set parameters
+        (those that differ from the class defaults) stay fixed.
     fixed_params : dict, optional
-        Parameters set and kept out of the search even when equal to the class defaults
-        (e.g. ``{"lookback": 96}``).
+        Parameters kept out of the search even at their defaults (``{"lookback": 96}``).
     df : DataFrame
         Long format as for ``fit``; ``fit_params`` name its columns (``id_col``, ...).
     n_trials, timeout : int, float, optional
@@ -1181,8 +1184,7 @@ def tune(
         Optuna URL or journal file (see :func:`make_storage`), study (``"tsattn-<model>"``):
         the same pair resumes.
     sampler, pruner : optional
-        Default ``TPESampler`` seeded from ``random_state``; ``MedianPruner(n_startup_trials=5,
-        n_warmup_steps=1)`` on the networks' validation loss, else ``NopPruner``.
+        Default: ``TPESampler(seed=random_state)``; ``MedianPruner`` for networks, else none.
     n_windows, step : int
         Backtest origins per series and the steps between them (default: the horizon).
     refit : bool
@@ -1191,6 +1193,8 @@ def tune(
         Seeds the default sampler, and the estimator unless the instance sets its own.
     verbose : int
         0 quiet, 1 a line per trial, 2 Optuna's log too.
+    tracking : bool, str or tsattn.tracking.Tracker, optional
+        Log to MLflow: a parent run per study (shared by workers) and a nested run per trial.
 
     Returns
     -------
@@ -1198,21 +1202,40 @@ def tune(
 
     Raises
     ------
-    ValueError, TypeError
-        One line, before any trial, for bad arguments, spaces, storages or study conflicts.
+    ValueError, TypeError, ConnectionError
+        Before any trial: bad arguments, spaces, storages, study conflicts, tracking store.
 
     Examples
     --------
     >>> tsattn.tune("lstm", train_df, n_trials=30).best_estimator_.predict()  # doctest: +SKIP
     """
     with _logging(verbose):
+        tracking = ready_tracker(tracking)  # an unreachable store fails before any trial
         run = _Settings(metric, n_trials, timeout, n_windows, step, verbose)
         plan = _make_plan(model, df, search_space, run, random_state, fit_params, fixed_params)
         study = _open_study(
             plan, storage, study_name, sampler, pruner, random_state, heartbeat_interval
         )
-        _run(study, plan)
-        return _result(study, plan, refit)
+        return _run_tracked(study, plan, refit, tracking)
+
+
+def _run_tracked(study: optuna.Study, plan: _Plan, refit: bool, tracking: Any) -> TuneResult:
+    """:func:`_run` and :func:`_result`, inside the study's MLflow run when ``tracking``."""
+    settings = {"model": plan.name, "metric": plan.run.metric, "n_trials": plan.run.n_trials}
+    settings.update({"n_windows": plan.run.n_windows, "step": plan.run.step})
+    settings["study"] = study.study_name
+    panel = None
+    if tracking:
+        roles = ColumnRoles.from_kwargs(**plan.fit_params)
+        panel = clone(plan.base).check_frame(plan.df, roles=roles)
+    data_name = getattr(plan.df, "attrs", {}).get("name")
+    with tracked_study(tracking, study, settings, panel, data_name) as tracked:
+        _run(study, plan, tracked)
+        result = _result(study, plan, refit)
+        if tracked is not None:
+            plots = partial(save_plots, study)
+            tracked.finish(result.best_params_, result.best_score_, result.trials_, plots)
+    return result
 
 
 # -- plots ----------------------------------------------------------------------------------------
