@@ -217,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _tune_parser(commands)
     _promote_parser(commands)
+    _batch_parser(commands)
 
     _demo_parser(commands)
     commands.add_parser("datasets", help="list the datasets tsattn.datasets.load() knows")
@@ -416,6 +417,57 @@ def _promote_parser(commands: Any) -> None:
     p.add_argument("--time-col", default="ds", help="time column of --data (default: ds)")
 
 
+BATCH_DESCRIPTION = """\
+Run a batch forecast job defined in a TOML file (see pipelines/README.md): read the input,
+ignore rows after --as-of (default: the input's last timestamp), validate, forecast every series
+in chunks, write the forecasts atomically (a reader never sees half an output; a killed job
+leaves the previous one intact) and append a JSON line to the job's run log. Re-running an as-of
+replaces its own output; other as-of values stay.
+
+exit codes:
+"""
+
+
+def _batch_parser(commands: Any) -> None:
+    from tsattn.batch.config import EXIT_CODES  # the standard library only
+
+    batch = commands.add_parser("batch", help="scheduled batch forecast jobs (pipelines/)")
+    actions = batch.add_subparsers(dest="action", required=True, metavar="ACTION")
+    codes = "".join(f"  {code}  {text}\n" for code, text in EXIT_CODES.items())
+    run = actions.add_parser(
+        "run",
+        help="run a job config",
+        description=BATCH_DESCRIPTION + codes,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("config", help="job config (.toml), e.g. pipelines/traffic_hourly.toml")
+    run.add_argument("--as-of", metavar="TIME", help="forecast origin, e.g. 2026-11-29T06:00")
+    run.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar (also without a terminal)"
+    )
+    run.add_argument(
+        "--engine", choices=("local", "spark"), help="override job.engine (spark: tsattn[spark])"
+    )
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from tsattn.batch import ConfigError, DataError, ModelNotFound, WriteError, run_job
+
+    try:
+        quiet = True if args.quiet else None
+        record = run_job(args.config, as_of=args.as_of, quiet=quiet, engine=args.engine)
+    except (ConfigError, DataError, ModelNotFound, WriteError) as err:
+        message = " ".join(str(err).split())
+        print(f"tsattn batch run: error: {message}", file=sys.stderr)
+        return err.exit_code
+    skipped = f", {record.series_skipped} skipped" if record.series_skipped else ""
+    print(
+        f"{record.job} as of {record.as_of}: {record.series_forecast} series forecast{skipped}, "
+        f"{record.rows_out} rows -> {record.output} ({record.seconds['total']:.1f}s)"
+    )
+    return 0
+
+
 def _promote(args: argparse.Namespace) -> int:
     from tsattn.tracking import Tracker, promote
 
@@ -525,6 +577,8 @@ def _run(args: argparse.Namespace) -> int:
         _tune(args)
     elif args.command == "promote":
         return _promote(args)
+    elif args.command == "batch":
+        return _batch(args)
     elif args.command == "demo":
         from tsattn.demo import run_demo
 
