@@ -175,3 +175,26 @@ def test_tune_help_documents_distributed_use_and_exit_codes():
     for text in ("--storage", "--study-name", "--n-trials", "--heartbeat-interval", "exit codes"):
         assert text in help_text, text
     assert "postgresql+psycopg://" in help_text and "journal:PATH" in help_text
+
+
+def test_version_verbose_after_the_command_and_csv_on_stdout(tmp_path, data):
+    from tsattn import __version__
+
+    assert tsattn("--version").stdout.strip() == f"tsattn {__version__}"
+    model = tmp_path / "m"
+    fit = tsattn("fit", "--data", str(data), "--model", "naive", "--horizon", "3", "--out",
+                 str(model), "-v")  # fmt: skip
+    assert "saved NaiveForecaster" in fit.stdout
+    out = tsattn("predict", "--model-dir", str(model), "--out", "-")
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "unique_id,ds,y_pred" and len(lines) == 1 + 2 * 3
+    assert "wrote 6 forecast rows to standard output" in out.stderr
+
+
+def test_datasets_lists_frequency_size_and_where_the_data_comes_from(monkeypatch):
+    monkeypatch.delenv("TSATTN_DATA", raising=False)
+    out = tsattn("datasets").stdout.splitlines()
+    rows = {line.split()[0]: line for line in out[1:]}
+    assert out[0].split() == ["name", "freq", "rows", "series", "source"]
+    assert rows["traffic"].split()[1:4] == ["h", "17,520", "1"]
+    assert "built in" in rows["stock"] and "set TSATTN_DATA" in rows["ETTh1"]

@@ -59,3 +59,28 @@ def test_panel_contract_matches_the_frame_edge(name):
     assert windows.shape == (2, 2, 6, 1) and np.isfinite(windows).all()
     refit = small(name).fit_panel(panel.cut(origins[:, 0]))
     assert refit.min_history >= 1 and refit.history_.lengths.tolist() == [80, 80]
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_bounds_clip_forecasts_quantiles_and_backtests_and_survive_save(name, tmp_path):
+    df = frame()
+    df["y"] = df["y"] - 9.5  # series 'a' around -9.5, 'b' around 0.5: some forecasts below 0
+    params = small(name).get_params() | {"bounds": (0, None)}
+    est = ESTIMATORS[name](**params).fit(df)
+    est.calibrate(df, n_windows=3)
+    forecast = est.predict(quantiles=[0.1, 0.9])
+    values = forecast[["y_pred", "y_pred_q0.1", "y_pred_q0.9"]].to_numpy()
+    assert (values >= 0).all() and (values == 0).any()  # clipped, not shifted
+    free = ESTIMATORS[name](**small(name).get_params()).fit(df).predict()
+    inside = free["y_pred"] >= 0
+    np.testing.assert_array_equal(forecast["y_pred"][inside], free["y_pred"][inside])
+    result = tsattn.backtest(ESTIMATORS[name](**params), df, n_windows=2)
+    assert (result.forecasts["y_pred"] >= 0).all()
+    est.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(tsattn.load(tmp_path / "m").predict(), est.predict())
+
+
+@pytest.mark.parametrize("bounds", [(1, 0), (0,), "0,1", (None, float("nan"))])
+def test_bad_bounds_are_errors(bounds):
+    with pytest.raises(ValueError, match="bounds="):
+        tsattn.NaiveForecaster(horizon=2, bounds=bounds).fit(frame())

@@ -236,3 +236,30 @@ def test_mase_of_only_flat_series_is_a_clear_error():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the other metrics need no warning
         assert est.score(df, metric="mae") == 0.0
+
+
+def test_several_models_in_one_backtest_give_one_tidy_table():
+    import polars as pl
+
+    t = np.arange(200)
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(["a", "b"], 200),
+            "ds": np.tile(pd.date_range("2024-01-01", periods=200, freq="h"), 2),
+            "y": np.r_[np.sin(t / 4), np.cos(t / 3) + 2],
+        }
+    )
+    models = {"naive": tsattn.NaiveForecaster(6), "snaive": tsattn.SeasonalNaiveForecaster(6)}
+    result = tsattn.backtest(models, df, n_windows=3)
+    table = result.summary()
+    assert list(table.index) == ["naive", "snaive"]
+    for name, est in models.items():  # the same numbers as one backtest per model
+        alone = tsattn.backtest(est, df, n_windows=3).summary()
+        assert table.loc[name, "mase"] == pytest.approx(alone["mase"])
+    assert list(result.forecasts.columns[:2]) == ["model", "unique_id"]
+    assert len(result.forecasts) == 2 * 2 * 3 * 6
+    named = tsattn.backtest([tsattn.NaiveForecaster(6)] * 2, pl.from_pandas(df), n_windows=2)
+    assert isinstance(named.metrics, pl.DataFrame)
+    assert list(named.summary().index) == ["NaiveForecaster_0", "NaiveForecaster_1"]
+    with pytest.raises(ValueError, match="at least one estimator"):
+        tsattn.backtest({}, df)

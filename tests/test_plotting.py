@@ -93,7 +93,7 @@ def test_forecast_from_a_fitted_model_in_polars(tmp_path):
     assert len(fig.axes) == 2
     history_line, forecast_line = fig.axes[0].get_lines()
     assert len(history_line.get_xdata()) == 30
-    assert np.allclose(forecast_line.get_ydata(), forecast["y_pred"].to_numpy()[:6])
+    assert np.allclose(forecast_line.get_ydata()[1:], forecast["y_pred"].to_numpy()[:6])
     check_png(fig, tmp_path / "fitted.png")
 
 
@@ -145,7 +145,7 @@ def test_integer_time_and_custom_columns():
     history = pd.DataFrame({"item": "x", "step": np.arange(40), "sales": np.arange(40.0)})
     forecast = pd.DataFrame({"item": "x", "step": np.arange(40, 46), "y_pred": np.ones(6)})
     fig = plot_forecast(history, forecast, id_col="item", time_col="step", target_col="sales")
-    assert fig.axes[0].get_xlabel() == "step"
+    assert fig.axes[0].get_xlabel() == "step (forecast 40 to 45)"
     assert fig.axes[0].get_ylabel() == "sales"
 
 
@@ -271,3 +271,27 @@ def test_figures_are_never_shown(monkeypatch):
     history = history_frame()
     plot_forecast(history, forecast_frame(history))
     plot_attention(attention())
+
+
+def test_the_forecast_line_starts_at_the_last_observation():
+    t = pd.date_range("2024-01-01", periods=48, freq="h")
+    history = pd.DataFrame({"unique_id": "a", "ds": t, "y": np.arange(48.0)})
+    forecast = pd.DataFrame(
+        {"unique_id": "a", "ds": t[-1] + pd.to_timedelta(np.arange(1, 7), "h"), "y_pred": 50.0}
+    )
+    fig = plot_forecast(history, forecast)
+    _, line = fig.axes[0].get_lines()
+    assert line.get_ydata()[0] == 47.0 and list(line.get_ydata()[1:]) == [50.0] * 6
+    assert "forecast 2024-01-03 00:00:00 to 2024-01-03 05:00:00" in fig.axes[0].get_xlabel()
+
+
+def test_attention_colours_span_the_data_and_marks_name_the_lags():
+    weights = np.full((1, 4, 48), 1 / 48)
+    weights[0, :, -25] += 0.01  # a little more on t-24
+    fig = plot_attention(weights, lookback=48, segment_length=1, marks=(24,))
+    image = fig.axes[0].images[0]
+    low, high = image.get_clim()
+    assert low == pytest.approx(weights.min()) and high == pytest.approx(weights.max())
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["t-24", "t"]
+    zero = plot_attention(weights, lookback=48, segment_length=1, color_scale="zero")
+    assert zero.axes[0].images[0].get_clim()[0] == 0.0

@@ -167,3 +167,17 @@ def test_a_backtest_gives_one_convergence_warning_for_all_its_windows():
         lambda: tsattn.backtest(est, _unconverging_frame(), n_windows=2)
     )
     assert len(messages) == 1 and "2 of 3 series" in messages[0]
+
+
+def test_theta_configured_for_hourly_traffic_is_a_credible_baseline():
+    from tsattn.datasets import load
+
+    df = load("traffic").df[["unique_id", "ds", "y"]]
+    # one seasonal profile per hour of the week (daily and weekly cycles), removed additively
+    theta = tsattn.ThetaForecaster(horizon=24, season_length=168)
+    result = tsattn.backtest(theta, df, n_windows=14, season_length=24)
+    snaive = tsattn.backtest(tsattn.SeasonalNaiveForecaster(horizon=24), df, n_windows=14)
+    assert result.summary()["mase"] < snaive.summary()["mase"]
+    assert result.forecasts["y_pred"].max() < df["y"].max()
+    with pytest.raises(ValueError, match="method='auto' is invalid"):
+        tsattn.ThetaForecaster(horizon=24, method="auto").fit(df)

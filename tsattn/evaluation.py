@@ -19,6 +19,7 @@ named in a ``UserWarning``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,7 +28,13 @@ import pandas as pd
 from sklearn.base import clone
 
 from tsattn.data import timestamps
-from tsattn.data.frames import ColumnRoles, FrameLike
+from tsattn.data.frames import (
+    ColumnRoles,
+    FrameLike,
+    as_frame_like,
+    is_polars,
+    to_pandas_frame,
+)
 from tsattn.data.panel import Panel
 from tsattn.data.validation import check_like_fitted
 from tsattn.metrics import METRICS, coverage, mae, mse, seasonal_scale, smape
@@ -288,9 +295,9 @@ class BacktestResult:
 
     Attributes
     ----------
-    forecasts : pandas.DataFrame
+    forecasts : pandas.DataFrame or polars.DataFrame (like the data given)
         ``unique_id, window, cutoff, ds, y, y_pred[, y_pred_q<q> ...]``: one row per forecast step.
-    metrics : pandas.DataFrame
+    metrics : pandas.DataFrame or polars.DataFrame
         One row per series and window: ``mae, mse, rmse, smape, mase`` (and ``coverage`` of the
         widest quantile interval when quantiles were asked for). ``mase`` is NaN for the series
         in ``mase_skipped``.
@@ -303,19 +310,27 @@ class BacktestResult:
     metrics: pd.DataFrame
     mase_skipped: list = field(default_factory=list)
 
-    def summary(self) -> pd.Series:
+    def summary(self) -> pd.Series | pd.DataFrame:
         """Metrics averaged over series and windows, and ``n_mase_skipped``.
 
         MASE is the mean of the per-window values over the series that have one;
         ``n_mase_skipped`` counts the series left out of it (listed in ``mase_skipped``).
+        For a backtest of several models: one row per model (in the order given).
         """
-        means = self.metrics.loc[:, "mae":].mean()  # the metric columns: mae onwards
+        metrics = to_pandas_frame(self.metrics)
+        if "model" in metrics.columns:
+            id_col = metrics.columns[1]  # model, then the series id
+            table = metrics.groupby("model", sort=False)[list(metrics.loc[:, "mae":])].mean()
+            skipped = metrics[metrics["mase"].isna()].groupby("model", sort=False)[id_col]
+            table["n_mase_skipped"] = skipped.nunique().reindex(table.index, fill_value=0)
+            return table
+        means = metrics.loc[:, "mae":].mean()  # the metric columns: mae onwards
         means["n_mase_skipped"] = len(self.mase_skipped)
         return means
 
 
 def backtest(
-    estimator: PanelForecaster,
+    estimator: PanelForecaster | Mapping[str, PanelForecaster] | list[PanelForecaster],
     df: FrameLike,
     *,
     n_windows: int = 5,
@@ -331,9 +346,11 @@ def backtest(
 
     Parameters
     ----------
-    estimator : BaseForecaster
+    estimator : BaseForecaster, or a dict or list of them
         An unfitted (or fitted: it is cloned) forecaster; with ``refit=None`` a fitted one,
-        used as it is.
+        used as it is. Several (``{"name": est, ...}`` or a list, named by class): each is
+        backtested on the same windows, and the result's tables start with a ``model`` column
+        (``summary()`` has a row per model).
     df : DataFrame
         The whole history, pandas or polars, long format.
     n_windows, step : int
@@ -365,6 +382,10 @@ def backtest(
     -------
     BacktestResult
     """
+    if isinstance(estimator, Mapping | list | tuple):  # several models: one tidy table
+        settings = {"n_windows": n_windows, "step": step, "refit": refit, "quantiles": quantiles}
+        settings |= {"season_length": season_length, "calibration_windows": calibration_windows}
+        return _backtest_many(estimator, df, settings | {"tracking": tracking}, fit_params)
     quantiles = check_quantiles("quantiles", quantiles) or []
     tracker = ready_tracker(tracking)  # an unreachable store fails before any work
     if refit is None:
@@ -383,7 +404,40 @@ def backtest(
         )
     settings = {"n_windows": n_windows, "step": step, "refit": refit, "horizon": estimator.horizon}
     log_backtest(tracker, estimator, panel, result, settings, getattr(df, "attrs", {}).get("name"))
+    if is_polars(df):  # polars in, polars out
+        result.forecasts = as_frame_like(result.forecasts, True)
+        result.metrics = as_frame_like(result.metrics, True)
     return result
+
+
+def _backtest_many(
+    estimators: Any, df: FrameLike, settings: dict[str, Any], fit_params: dict[str, Any]
+) -> BacktestResult:
+    """:func:`backtest` of each estimator, stacked with a ``model`` column."""
+    if not isinstance(estimators, Mapping):
+        names = [type(est).__name__ for est in estimators]
+        names = [
+            f"{n}_{names[:k].count(n)}" if names.count(n) > 1 else n for k, n in enumerate(names)
+        ]
+        estimators = dict(zip(names, estimators, strict=True))
+    if not estimators:
+        raise ValueError("backtest needs at least one estimator; got an empty collection.")
+    results = {
+        name: backtest(est, df, **settings, **fit_params) for name, est in estimators.items()
+    }
+    polars = is_polars(df)
+
+    def stacked(table: str) -> FrameLike:
+        parts = [
+            to_pandas_frame(getattr(r, table)).assign(model=name)  # added last, moved first
+            for name, r in results.items()
+        ]
+        frame = pd.concat(parts, ignore_index=True)
+        frame = frame[["model", *[c for c in frame.columns if c != "model"]]]
+        return as_frame_like(frame, polars)
+
+    skipped = sorted({i for r in results.values() for i in r.mase_skipped}, key=str)
+    return BacktestResult(stacked("forecasts"), stacked("metrics"), skipped)
 
 
 def _backtest_fitted(estimator, df, n_windows, step, season_length, quantiles):

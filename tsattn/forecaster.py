@@ -43,7 +43,7 @@ from tsattn.data.validation import (
     require_length,
 )
 from tsattn.evaluation import conformal_scores, score, with_conformal
-from tsattn.params import check_param, check_quantiles
+from tsattn.params import check_bounds, check_param, check_quantiles
 from tsattn.persistence import save
 from tsattn.tracking.runs import Tracker, tracked_fit
 
@@ -174,7 +174,7 @@ class BaseForecaster(BaseEstimator):
             values = with_conformal(values, panel, origins, self.conformal_scores_, conformal)
             order = [0] + [1 + (native + conformal).index(q) for q in quantiles]
             values = values[..., order]
-        return values
+        return _clip(values, self.get_params().get("bounds"))
 
     # -- the frame edge ---------------------------------------------------------------------------
     def fit(
@@ -383,6 +383,12 @@ def _split_quantiles(est: BaseForecaster, quantiles: list[float], emitted: list[
             "any level."
         )
     return native, conformal
+
+
+def _clip(values: np.ndarray, bounds: Any) -> np.ndarray:
+    """Forecasts and quantiles inside the estimator's ``bounds`` (unchanged without)."""
+    limits = check_bounds("bounds", bounds)
+    return values if limits is None else np.clip(values, *limits)
 
 
 def _hold_constant(values: np.ndarray, panel: Panel, origins: np.ndarray) -> np.ndarray:

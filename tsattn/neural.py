@@ -30,7 +30,7 @@ from tsattn.data.timestamps import season_length
 from tsattn.data.windows import Windows, make_windows
 from tsattn.forecaster import BaseForecaster
 from tsattn.models import MODELS, build_model
-from tsattn.params import check_choice, check_param, check_quantiles
+from tsattn.params import check_bounds, check_choice, check_param, check_quantiles
 from tsattn.train import LOSSES, History, Trainer, resolve_device
 
 __all__ = [
@@ -87,6 +87,8 @@ class NeuralForecaster(BaseForecaster):
         ``'mean'`` (or True) is classic RevIN.
     calendar : bool
         Add calendar features of the timestamps as known-future inputs.
+    bounds : (low, high), optional
+        Clip forecasts and quantiles to this range, e.g. ``(0, None)`` for counts.
     fill : {'ffill', 'interpolate', 'zero', None}
         How to fill missing values and timestamps (None: NaN is an error; windows stay inside
         gap-free stretches).
@@ -97,8 +99,8 @@ class NeuralForecaster(BaseForecaster):
         or 'mps'; windows per network call in predict.
     random_state : int, optional
         Seed for weights, dropout and window order (bit-identical refits on CPU).
-    verbose : int
-        1 logs one line per epoch.
+    verbose : int, optional
+        None: a progress bar in an interactive terminal; 0 silent; 1 bar + a line per epoch.
     callbacks : list of callables, optional
         ``callback(epoch, metrics)`` after every epoch of the early-stopped training (metrics
         ``train_loss``, ``val_loss``, ...); an exception stops the fit (Optuna pruning does).
@@ -132,12 +134,13 @@ class NeuralForecaster(BaseForecaster):
         scaler: str | None = "standard",
         revin: bool | str = "last",
         calendar: bool = True,
+        bounds: tuple[float | None, float | None] | None = None,
         fill: str | None = None,
         max_fill: int | None = None,
         device: str = "auto",
         predict_batch_size: int = 1024,
         random_state: int | None = 0,
-        verbose: int = 0,
+        verbose: int | None = None,
         callbacks: Sequence[Callable[[int, dict], None]] | None = None,
         model_options: dict[str, Any] | None = None,
     ) -> None:
@@ -160,6 +163,7 @@ class NeuralForecaster(BaseForecaster):
         self.scaler = scaler
         self.revin = revin
         self.calendar = calendar
+        self.bounds = bounds
         self.fill = fill
         self.max_fill = max_fill
         self.device = device
@@ -257,14 +261,6 @@ class NeuralForecaster(BaseForecaster):
         return self
 
     # -- predict ----------------------------------------------------------------------------------
-    def _scaler_for(self, panel: Panel) -> SeriesScaler:
-        """The fitted scaler, plus statistics of series unseen in fit from their own history."""
-        scaler = self.scaler_
-        known = set(scaler.ids_)
-        if panel is not self.history_ and any(i not in known for i in panel.ids):
-            scaler = SeriesScaler.from_state(scaler.get_state()).add_series(panel)
-        return scaler
-
     def _windows(
         self, data: Panel, scaler: SeriesScaler, bounds: np.ndarray, owner: Panel, stride: int = 1
     ) -> Windows:
@@ -302,7 +298,7 @@ class NeuralForecaster(BaseForecaster):
             ``scaler.series_numbers(panel.ids)`` map the forecasts back to original units.
         """
         self.check_fitted()
-        scaler = self._scaler_for(panel)
+        scaler = _scaler_for(self, panel)
         names = self.columns_.future
         ahead = {} if future is None else {c: future[..., k] for k, c in enumerate(names)}
         ext = panel.extend(panel.future_times(self.horizon), ahead)
@@ -310,16 +306,11 @@ class NeuralForecaster(BaseForecaster):
         bounds = np.stack([end - self.horizon - self.lookback, end], axis=1)  # (S, 2)
         return self._windows(ext, scaler, bounds, owner=panel), scaler
 
-    def _output_columns(self, quantiles: list[float]) -> list[int]:
-        """Network outputs for ``y_pred`` (the median when quantiles are trained) and ``quantiles``."""
-        levels = self.quantile_levels
-        return ([levels.index(0.5)] if levels else [0]) + [levels.index(q) for q in quantiles]
-
     def _predict_windows(
         self, panel: Panel, origins: np.ndarray, quantiles: list[float]
     ) -> np.ndarray:
         """All backtest windows in one batched pass (no loop over windows)."""
-        scaler = self._scaler_for(panel)
+        scaler = _scaler_for(self, panel)
         n = origins.shape[1]
         step = int(origins[0, 1] - origins[0, 0]) if n > 1 else 1
         begin = panel.offsets[:-1] + origins[:, 0] - self.lookback  # (S,)
@@ -328,7 +319,7 @@ class NeuralForecaster(BaseForecaster):
         windows = self._windows(panel, scaler, bounds, owner=panel, stride=step)
         pred, _ = _run_fitted(self, windows)  # (S * n, H, Q)
         pred = scaler.inverse_transform(pred, np.repeat(scaler.series_numbers(panel.ids), n))
-        columns = self._output_columns(quantiles)
+        columns = _output_columns(self, quantiles)
         return pred[..., columns].reshape(panel.n_series, n, self.horizon, len(columns))
 
     def _predict(
@@ -337,7 +328,7 @@ class NeuralForecaster(BaseForecaster):
         windows, scaler = self.last_windows(panel, future)
         pred, _ = _run_fitted(self, windows)
         pred = scaler.inverse_transform(pred, scaler.series_numbers(panel.ids))  # (S, H, Q)
-        return pred[..., self._output_columns(quantiles)]  # (S, H, 1 + len(quantiles))
+        return pred[..., _output_columns(self, quantiles)]  # (S, H, 1 + len(quantiles))
 
     def predict_attention(self, df: Any = None, *, X_future: Any = None) -> np.ndarray:
         """Attention of each forecast step over the lookback, ``(S, H, P)``; rows sum to 1.
@@ -353,6 +344,21 @@ class NeuralForecaster(BaseForecaster):
                 f"{type(self).__name__} has no attention weights; use AttentionLSTMForecaster or TransformerForecaster."
             )
         return attention
+
+
+def _scaler_for(est: NeuralForecaster, panel: Panel) -> SeriesScaler:
+    """The fitted scaler, plus statistics of series unseen in fit from their own history."""
+    scaler = est.scaler_
+    known = set(scaler.ids_)
+    if panel is not est.history_ and any(i not in known for i in panel.ids):
+        scaler = SeriesScaler.from_state(scaler.get_state()).add_series(panel)
+    return scaler
+
+
+def _output_columns(est: NeuralForecaster, quantiles: list[float]) -> list[int]:
+    """Network outputs for ``y_pred`` (the median when quantiles are trained) and ``quantiles``."""
+    levels = est.quantile_levels
+    return ([levels.index(0.5)] if levels else [0]) + [levels.index(q) for q in quantiles]
 
 
 def _network_params(
@@ -419,7 +425,7 @@ def _check_training_params(est: NeuralForecaster) -> None:
     check_param("max_val_windows", est.max_val_windows, low=1, integer=True, allow_none=True)
     check_param("predict_batch_size", est.predict_batch_size, low=1, integer=True)
     check_param("random_state", est.random_state, low=0, integer=True, allow_none=True)
-    check_param("verbose", est.verbose, low=0, integer=True)
+    check_param("verbose", est.verbose, low=0, integer=True, allow_none=True)
     if est.callbacks is not None and not all(callable(c) for c in est.callbacks):
         raise TypeError(
             f"callbacks must be a list of callables callback(epoch, metrics), got {est.callbacks!r}."
@@ -430,6 +436,7 @@ def _check_training_params(est: NeuralForecaster) -> None:
     check_param("max_fill", est.max_fill, low=1, integer=True, allow_none=True)
     check_choice("revin", est.revin, [True, False, "mean", "last"])
     check_choice("calendar", est.calendar, [True, False])
+    check_bounds("bounds", est.bounds)
     check_quantiles("quantiles", est.quantiles)
     if est.loss == "quantile" and not est.quantiles:
         raise ValueError("loss='quantile' needs quantiles=[...], e.g. [0.1, 0.5, 0.9].")

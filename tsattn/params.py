@@ -70,3 +70,24 @@ def check_quantiles(name: str, quantiles: Sequence[float] | None) -> list[float]
             f"{name}={list(quantiles)} is invalid; expected distinct levels strictly between 0 and 1."
         )
     return sorted(values)
+
+
+def check_bounds(name: str, bounds: Any) -> tuple[float, float] | None:
+    """``(low, high)`` with None for an open side, as floats (-inf / inf), or None for none."""
+    if bounds is None:
+        return None
+    if isinstance(bounds, str) or not isinstance(bounds, Sequence) or len(bounds) != 2:
+        raise ValueError(
+            f"{name}={bounds!r} is invalid; expected (low, high) with None for an open side, "
+            "e.g. (0, None) for non-negative forecasts."
+        )
+    low, high = (
+        float(default) if v is None else v
+        for v, default in zip(bounds, (-np.inf, np.inf), strict=True)
+    )
+    for v in (low, high):
+        if isinstance(v, bool) or not isinstance(v, int | float | np.number) or np.isnan(v):
+            raise ValueError(f"{name}={bounds!r} is invalid; its ends must be numbers or None.")
+    if not low < high:
+        raise ValueError(f"{name}={bounds!r} is invalid; low must be below high.")
+    return float(low), float(high)

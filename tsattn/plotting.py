@@ -233,10 +233,18 @@ def plot_forecast(
                 lw=0,
                 label=f"interval q{levels}",
             )
-        axis.plot(ahead[time_col], ahead["y_pred"], color="C1", lw=1.5, label="forecast")
+        # the forecast line starts at the last observation, so history and forecast meet
+        last = (
+            past.iloc[-1:]
+            if len(past) and past[time_col].iloc[-1] < ahead[time_col].iloc[0]
+            else past.iloc[:0]
+        )
+        bridge_t = pd.concat([last[time_col], ahead[time_col]], ignore_index=True)
+        bridge_y = pd.concat([last[target_col], ahead["y_pred"]], ignore_index=True)
+        axis.plot(bridge_t, bridge_y, color="C1", lw=1.5, label="forecast")
         truth = None if observed is None else _rows_of(observed, uid)
         if truth is not None:  # actuals may cover only some series
-            truth = truth.sort_values(time_col)
+            truth = pd.concat([last, truth]).sort_values(time_col)
             axis.plot(truth[time_col], truth[target_col], color="k", lw=1.0, label="actual")
         axis.set_title(f"{id_col} = {uid}" if uid is not None else "forecast", fontsize=10)
         axis.set_ylabel(target_col)
@@ -249,7 +257,8 @@ def plot_forecast(
             axis.xaxis.set_major_locator(locator)
             axis.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=tz))
     axes[0].legend(loc="upper left", fontsize=8, ncols=4)
-    axes[-1].set_xlabel(time_col)
+    first, final = fc[time_col].min(), fc[time_col].max()
+    axes[-1].set_xlabel(f"{time_col} (forecast {first} to {final})")
     if ax is None:
         fig.tight_layout()
     return fig
@@ -303,10 +312,10 @@ def plot_attention(
     segment_length: int | None = None,
     stride: int | None = None,
     title: str | None = None,
+    color_scale: str = "data",
+    marks: Sequence[int] = (),
 ) -> Figure:
     """Heatmap of one forecast's attention: forecast steps (rows) over the lookback (columns).
-
-    The colour scale starts at 0, so attention spread evenly looks even rather than striped.
 
     Parameters
     ----------
@@ -327,6 +336,14 @@ def plot_attention(
         default: ``segment_length``.
     title : str, optional
         Figure title; default: ``"attention, series <series_index>"``.
+    color_scale : {'data', 'zero'}
+        Colours span the weights' own range (``'data'``, default: structure stays visible
+        when the weights are close to even), or start at 0 (``'zero'``: evenly spread
+        attention looks even).
+    marks : sequence of int
+        Lags to mark with a dashed line and a tick, in steps before the last observed one
+        ``t`` (e.g. ``(24, 168)`` for hourly data: the same hour yesterday and last week);
+        ``t`` itself is marked too. Needs ``lookback``.
 
     Returns
     -------
@@ -384,8 +401,13 @@ def plot_attention(
         fig, ax = plt.subplots(figsize=(width, height))
     else:
         fig = ax.figure
-    vmin = min(0.0, float(values.min()))
-    image = ax.imshow(values, aspect="auto", cmap="viridis", interpolation="nearest", vmin=vmin)
+    if color_scale not in ("data", "zero"):
+        raise ValueError(f"color_scale={color_scale!r} is invalid; expected 'data' or 'zero'.")
+    low = float(values.min()) if color_scale == "data" else min(0.0, float(values.min()))
+    high = max(float(values.max()), low + 1e-12)
+    image = ax.imshow(
+        values, aspect="auto", cmap="viridis", interpolation="nearest", vmin=low, vmax=high
+    )
     ax.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True))
     ax.xaxis.set_major_formatter(
         FuncFormatter(lambda x, _: labels[int(x)] if 0 <= int(x) < n_columns else "")
@@ -394,6 +416,20 @@ def plot_attention(
     ax.yaxis.set_major_formatter(
         FuncFormatter(lambda y, _: str(int(y) + 1) if 0 <= int(y) < horizon else "")
     )
+    if marks:
+        if lookback is None:
+            raise ValueError("marks need lookback= to place the lags on the columns.")
+        step = stride or segment_length or 1
+        ticks, names = [], []
+        for lag in sorted({0, *(int(m) for m in marks)}):
+            column = n_columns - 1 - lag // step
+            if 0 <= column < n_columns and lag < lookback:
+                if lag:
+                    ax.axvline(column, color="white", linewidth=0.8, linestyle="--")
+                ticks.append(column)
+                names.append("t" if lag == 0 else f"t-{lag}")
+        order = np.argsort(ticks)
+        ax.set_xticks([ticks[i] for i in order], [names[i] for i in order])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("forecast step h")
     ax.set_title(title if title is not None else f"attention, series {series_index}")

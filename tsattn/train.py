@@ -13,11 +13,13 @@ import contextlib
 import logging
 import math
 import os
+import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -122,14 +124,48 @@ class History:
     windows_per_second: float = 0.0
 
 
-def _show_progress() -> None:
-    """Send tsattn's INFO lines to stderr unless the application configured logging itself."""
+@contextlib.contextmanager
+def _progress(verbose: int | None) -> Iterator[Any]:
+    """A maker of tqdm bars for the block (None when not shown) and, with ``verbose``, tsattn's INFO lines
+    on stderr through it, unless the application configured logging itself. Everything set up
+    here is undone after the block, so one fit's verbosity never leaks into the next."""
+    from tqdm.auto import tqdm
+
+    show = bool(verbose) if verbose is not None else sys.stderr.isatty()
+    if not show:
+        yield None
+        return
     root, pkg = logging.getLogger(), logging.getLogger("tsattn")
-    if not root.handlers and not pkg.handlers:
+    handler = None
+    if verbose and not root.handlers and not pkg.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         pkg.addHandler(handler)
+    level = pkg.level
+    if handler is not None:
         pkg.setLevel(logging.INFO)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    def bar(total: int) -> Any:
+        return tqdm(total=total, unit="step", desc="fit", leave=False, dynamic_ncols=True)
+
+    try:
+        with logging_redirect_tqdm(loggers=[pkg]):
+            yield bar
+    finally:
+        if handler is not None:
+            pkg.removeHandler(handler)
+            pkg.setLevel(level)
+
+
+def _planned_steps(trainer: Trainer, steps_per_epoch: int) -> int:
+    planned = trainer.max_epochs * steps_per_epoch
+    return min(planned, trainer.max_steps) if trainer.max_steps else planned
+
+
+def _losses(epoch: int, metrics: dict[str, float]) -> str:
+    val = f" val {metrics['val_loss']:.4f}" if "val_loss" in metrics else ""
+    return f"epoch {epoch} train {metrics['train_loss']:.4f}{val}"
 
 
 def _forward(model: nn.Module, batch: Batch) -> Tensor:
@@ -196,6 +232,7 @@ class _Run:
     started: float = 0.0  # when the first epoch began: the time budget counts from here
     windows_seen: int = 0
     train_time: float = 0.0
+    bar: Any = None  # the progress bar (rank 0, when shown)
 
     def step(self, batch: Batch, grad_clip: float | None) -> Tensor:
         """One optimiser step on ``batch``; returns the batch's loss."""
@@ -319,8 +356,9 @@ class Trainer:
         Write ``last.pt`` there after every epoch and resume from it when present.
     random_state : int, optional
         Seeds torch before training for reproducible dropout and ordering.
-    verbose : int
-        0 silent; 1 one line per epoch (train loss, val loss, lr, windows/s).
+    verbose : int, optional
+        None: a progress bar (steps, with the losses) when stderr is an interactive terminal;
+        0 silent; 1 the bar and one log line per epoch (train loss, val loss, lr, windows/s).
     callbacks : sequence of callables
         Called as ``callback(epoch, metrics)`` after every epoch; may raise to stop (e.g. pruning).
     """
@@ -345,7 +383,7 @@ class Trainer:
         compile: bool = False,
         checkpoint_dir: str | Path | None = None,
         random_state: int | None = None,
-        verbose: int = 1,
+        verbose: int | None = 1,
         callbacks: Sequence[Callback] = (),
     ) -> None:
         if loss not in LOSSES:
@@ -430,7 +468,28 @@ class Trainer:
         self, model: nn.Module, train_loader: WindowLoader, val_loader: WindowLoader | None = None
     ) -> History:
         """Train ``model`` in place and return its :class:`History`; best weights are restored."""
+        with _progress(self.verbose) as make_bar:
+            return self._fit(model, train_loader, val_loader, make_bar)
+
+    def _fit(
+        self,
+        model: nn.Module,
+        train_loader: WindowLoader,
+        val_loader: WindowLoader | None,
+        make_bar: Any,
+    ) -> History:
         run = self._start(model, train_loader, val_loader)
+        if make_bar is not None and run.rank == 0:
+            run.bar = make_bar(_planned_steps(self, len(train_loader)))
+        try:
+            return self._epochs(run, train_loader, val_loader)
+        finally:
+            if run.bar is not None:
+                run.bar.close()
+
+    def _epochs(
+        self, run: _Run, train_loader: WindowLoader, val_loader: WindowLoader | None
+    ) -> History:
         stop = ""
         for epoch in range(run.start_epoch, self.max_epochs):
             train_loader.set_epoch(epoch)  # the order is drawn from (seed, epoch): resumable
@@ -439,6 +498,8 @@ class Trainer:
                 metrics["val_loss"] = self.evaluate(run.net, val_loader, run.device)
             run.keep_best(epoch, metrics.get("val_loss", metrics["train_loss"]))
             run.history.epochs.append(metrics)
+            if run.bar is not None:
+                run.bar.set_postfix_str(_losses(epoch, metrics), refresh=False)
             if self.verbose and run.rank == 0:
                 _log_epoch(epoch, metrics)
             for callback in self.callbacks:
@@ -474,8 +535,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )
-        planned = self.max_epochs * len(train_loader)
-        total_steps = min(planned, self.max_steps) if self.max_steps else planned
+        total_steps = _planned_steps(self, len(train_loader))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._schedule(total_steps))
         run = _Run(
             model=model,
@@ -507,8 +567,7 @@ class Trainer:
         if run.checkpoint is not None and run.checkpoint.exists():
             _resume(run.checkpoint, run)
         if self.verbose and rank == 0:
-            _show_progress()
-        log.info("training on %s (%s)", device, "bf16 autocast" if self._bf16(device) else "fp32")
+            log.info("training on %s (%s)", device, "bf16" if self._bf16(device) else "fp32")
         run.started = time.perf_counter()
         return run
 
@@ -522,6 +581,8 @@ class Trainer:
         for batch in loader:
             batch = batch.to(run.device, non_blocking=True)
             loss = run.step(batch, self.grad_clip)
+            if run.bar is not None:
+                run.bar.update(1)
             epoch_loss += loss.detach() * len(batch.series)  # no host sync per step
             epoch_windows += len(batch.series)
             stop = self._step_limit(run)

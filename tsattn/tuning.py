@@ -64,8 +64,8 @@ ets               ``trend`` {add, None}, ``damped_trend`` {True, False}, ``seaso
                   {add, None} (with a season)
 arima             ``order`` = (``p`` 0..2, ``d`` 0..1, ``q`` 0..2); with a season
                   ``seasonal_order`` = (``seasonal_p``, ``seasonal_d``, ``seasonal_q``) 0..1 each
-theta             ``season_length`` {1, season} (with a season), ``lookback`` {None, 4 base,
-                  8 base}
+theta             ``season_length`` {1, season} and ``method`` {additive, multiplicative} (with a
+                  season), ``lookback`` {None, 4 base, 8 base}
 seasonal_naive    ``season_length`` {1, season, 2 season} ({1, 2, 4, 7, 12, 24} without a season)
 mean, drift       ``lookback`` {None} and the lookbacks above
 naive             nothing (every trial is the same forecast)
@@ -371,6 +371,7 @@ def _theta_space(season, base, max_lookback, fixed):
     dists: dict[str, BaseDistribution] = {}
     if season > 1:
         dists["season_length"] = CategoricalDistribution([1, season])
+        dists["method"] = CategoricalDistribution(["additive", "multiplicative"])
     windows = [m * base for m in (4, 8) if max_lookback is None or m * base <= max_lookback]
     dists["lookback"] = CategoricalDistribution([None, *windows])
     return dists, None

@@ -206,7 +206,8 @@ def require_length(ids: np.ndarray, lengths: np.ndarray, min_length: int) -> Non
         raise ValueError(
             f"{len(short)} series shorter than min_length={min_length} (lookback + horizon); "
             f"series {ids[s]!r} has {lengths[s]} timesteps, {min_length - lengths[s]} too few. "
-            "Pass longer series, a smaller lookback/horizon, or drop_short=True."
+            "Pass longer series or a smaller lookback/horizon, or drop them first: "
+            "tsattn.data.check_panel(df, min_length=..., drop_short=True).to_pandas()."
         )
 
 
@@ -437,8 +438,8 @@ def drop_duplicates(rows: Rows, policy: str, report: ValidationReport, id_col: s
     if policy == "error":
         raise ValueError(
             f"{int(dup.sum())} duplicate ({id_col}, {rows.time_col}) rows; first: "
-            f"{rows.where(first)}. Drop or aggregate them first, or pass "
-            "duplicates='first' | 'last' | 'mean'."
+            f"{rows.where(first)}. Drop or aggregate them first, e.g. with "
+            "tsattn.data.check_panel(df, duplicates='first' | 'last' | 'mean').to_pandas()."
         )
     report.counts["duplicates_removed"] = rows.per_series(dup)
     report.note(
@@ -665,7 +666,9 @@ def _check_finite(rows: Rows, values: np.ndarray, name: str, role: str, fill: st
         kind = "NaN" if np.isnan(values[row]) else "inf"
         raise ValueError(
             f"{role} column {name!r} has {int(bad.sum())} NaN/inf value(s); first ({kind}) in "
-            f"{rows.where(row)}. Clean them, or pass fill='ffill' | 'interpolate' | 'zero'."
+            f"{rows.where(row)}. Clean them, or fill them: fill='ffill' | 'interpolate' | "
+            "'zero' (a parameter of the neural forecasters; for any model, "
+            "tsattn.data.check_panel(df, fill=...).to_pandas())."
         )
     all_missing = rows.per_series(bad) == np.bincount(rows.codes, minlength=rows.n_series)
     if all_missing.any():
