@@ -84,3 +84,21 @@ def test_bounds_clip_forecasts_quantiles_and_backtests_and_survive_save(name, tm
 def test_bad_bounds_are_errors(bounds):
     with pytest.raises(ValueError, match="bounds="):
         tsattn.NaiveForecaster(horizon=2, bounds=bounds).fit(frame())
+
+
+def test_predict_h_returns_the_first_steps_and_trained_quantiles_by_default():
+    df = frame()
+    est = tsattn.LinearForecaster(
+        horizon=6, lookback=24, max_epochs=1, quantiles=[0.1, 0.9], random_state=0
+    ).fit(df)
+    full = est.predict()
+    assert list(full.columns) == ["unique_id", "ds", "y_pred", "y_pred_q0.1", "y_pred_q0.9"]
+    first = est.predict(h=2)
+    assert len(first) == 2 * 2
+    expected = full.groupby("unique_id").head(2).reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, expected)
+    assert list(est.predict(quantiles=[0.9]).columns)[-1] == "y_pred_q0.9"
+    with pytest.raises(ValueError, match="h=7"):
+        est.predict(h=7)
+    naive = tsattn.NaiveForecaster(horizon=6).fit(df)
+    assert list(naive.predict(h=1).columns) == ["unique_id", "ds", "y_pred"]

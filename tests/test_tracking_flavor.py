@@ -54,7 +54,9 @@ def test_pyfunc_predict_equals_the_estimator_with_quantiles(network, logged, dat
         plain = model.predict(data)
     expected = network.predict(data, quantiles=[0.1, 0.9])
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_exact=True)
-    assert list(plain.columns) == ["unique_id", "ds", "y_pred"]
+    # no params: the levels the network was trained for, as predict() gives them
+    assert list(plain.columns) == ["unique_id", "ds", "y_pred", "y_pred_q0.1", "y_pred_q0.9"]
+    pd.testing.assert_frame_equal(plain.reset_index(drop=True), network.predict(data))
     np.testing.assert_array_equal(plain["y_pred"], expected["y_pred"])
 
 

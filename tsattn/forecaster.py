@@ -92,18 +92,9 @@ class BaseForecaster(BaseEstimator):
     def check_frame(
         self, df: FrameLike, *, roles: ColumnRoles | None = None, time_format: str | None = None
     ) -> Panel:
-        """Validate ``df`` with this forecaster's settings into a :class:`Panel`.
-
-        Parameters
-        ----------
-        df : pandas.DataFrame or polars.DataFrame
-            Long format, with the columns named by ``roles``.
-        roles : ColumnRoles, optional
-            Column roles; default: those of ``fit``.
-        time_format : str, optional
-            strftime format of string timestamps; default: the one given to ``fit`` (ISO 8601
-            when none was).
-        """
+        """Validate ``df`` (pandas or polars, long format, the columns named by ``roles``;
+        default: those of ``fit``) with this forecaster's settings into a :class:`Panel`.
+        ``time_format``: of string timestamps (default: ``fit``'s, else ISO 8601)."""
         frame = to_pandas_frame(df)
         _require_covariates(frame, roles or self.columns_, fitting=roles is not None)
         roles = roles or self.columns_
@@ -238,8 +229,9 @@ class BaseForecaster(BaseEstimator):
         X_future: FrameLike | None = None,
         quantiles: Sequence[float] | None = None,
         time_format: str | None = None,
+        h: int | None = None,
     ) -> FrameLike:
-        """Forecast the ``horizon`` steps after the end of every series.
+        """Forecast the ``horizon`` (or ``h``) steps after the end of every series.
 
         Parameters
         ----------
@@ -249,21 +241,29 @@ class BaseForecaster(BaseEstimator):
         X_future : DataFrame, optional
             Known-future covariates for the ``horizon`` timestamps after each series' end.
         quantiles : list of float, optional
-            Quantile levels to return, each a ``y_pred_q<level>`` column.
+            Quantile levels to return, each a ``y_pred_q<level>`` column; default: those the
+            model was trained for (``quantiles=`` of a network), ``[]`` for none.
         time_format : str, optional
             strftime format of ``df``'s string timestamps; default: the one given to ``fit``.
+        h : int, optional
+            Return the first ``h`` steps only (1 to ``horizon``).
 
         Returns
         -------
         DataFrame
             ``unique_id, ds, y_pred[, y_pred_q<q> ...]``, pandas or polars like the input.
         """
+        if quantiles is None:  # the trained levels, without the median (that is y_pred)
+            quantiles = [q for q in self._native_quantiles() if q != 0.5] or None
         quantiles = check_quantiles("quantiles", quantiles) or []
+        h = self.horizon if h is None else h
+        check_param("h", h, low=1, high=self.horizon, integer=True)
         panel, future = self.predict_inputs(df, X_future, time_format=time_format)
-        values = self.predict_panel(panel, future=future, quantiles=quantiles)[:, 0]
+        values = self.predict_panel(panel, future=future, quantiles=quantiles)[:, 0, :h]
         polars = self.output_polars_ if df is None else is_polars(df)
-        times = panel.future_timestamps(self.horizon)
-        frame = forecast_frame(panel.ids, times, values, quantiles, self.columns_)
+        frame = forecast_frame(
+            panel.ids, panel.future_timestamps(h), values, quantiles, self.columns_
+        )
         return as_frame_like(frame, polars)
 
     def predict_inputs(
@@ -303,12 +303,10 @@ class BaseForecaster(BaseEstimator):
     def score(
         self, df: FrameLike, *, metric: str = "mase", season_length: int | None = None
     ) -> float:
-        """Negative error of forecasting the last ``horizon`` steps of every series in ``df``.
-
-        The history is ``df`` without its last ``horizon`` rows per series; the fitted model
-        forecasts from it and is compared with those rows. Like scikit-learn's ``score`` (which
-        ``GridSearchCV`` maximises), greater is better: this returns ``-error``, e.g. -MASE, 0 at
-        best. :func:`tsattn.evaluation.score` returns the error itself.
+        """Negative error of forecasting the last ``horizon`` steps of every series in ``df``
+        from the rows before them. Greater is better, as scikit-learn's ``score`` (which
+        ``GridSearchCV`` maximises): ``-error``, e.g. -MASE; :func:`tsattn.evaluation.score`
+        returns the error itself.
 
         Parameters
         ----------
