@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import tsattn as tsattn_lib
+
 
 def tsattn(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run(
@@ -156,7 +158,7 @@ def test_daily_csv_with_dst_offsets_and_day_first_dates(tmp_path):
     failed = tsattn("fit", "--data", str(day_first), *args, check=False)
     assert failed.returncode == 2
     assert "first offending value '25/01/2024' (row 0)" in failed.stderr
-    assert "time_format" in failed.stderr
+    assert "--time-format" in failed.stderr and "time_format" not in failed.stderr
     tsattn("fit", "--data", str(day_first), *args, "--time-format", "%d/%m/%Y")
     tsattn(
         "predict",
@@ -198,3 +200,28 @@ def test_datasets_lists_frequency_size_and_where_the_data_comes_from(monkeypatch
     assert out[0].split() == ["name", "freq", "rows", "series", "source"]
     assert rows["traffic"].split()[1:4] == ["h", "17,520", "1"]
     assert "built in" in rows["stock"] and "set TSATTN_DATA" in rows["ETTh1"]
+
+
+def test_wide_files_one_season_length_and_errors_in_flags(tmp_path):
+    t = pd.date_range("2024-01-01", periods=300, freq="h")
+    wide = pd.DataFrame(
+        {"ds": t.astype(str), "a": np.sin(np.arange(300) / 4), "b": 2 + np.cos(np.arange(300) / 5)}
+    )
+    path = tmp_path / "wide.csv"
+    wide.to_csv(path, index=False)
+    out = tmp_path / "bt.csv"
+    tsattn("backtest", "--data", str(path), "--wide", "--model", "seasonal_naive", "--horizon",
+           "6", "--season-length", "12", "--n-windows", "2", "--out", str(out))  # fmt: skip
+    forecasts = pd.read_csv(out)
+    assert sorted(forecasts["unique_id"].unique()) == ["a", "b"] and len(forecasts) == 2 * 2 * 6
+    # the model's season is 12 too: its forecast repeats the 12 steps before each cutoff
+    long = wide.melt(id_vars="ds", var_name="unique_id", value_name="y")
+    expected = tsattn_lib.backtest(
+        tsattn_lib.SeasonalNaiveForecaster(6, season_length=12), long, n_windows=2
+    ).forecasts
+    np.testing.assert_allclose(forecasts["y_pred"], expected["y_pred"])
+    bad = tsattn("fit", "--data", str(path), "--wide", "--model", "naive", "--horizon", "3",
+                 "--out", str(tmp_path / "m"), "--time-format", "%d/%m/%Y", check=False)  # fmt: skip
+    assert bad.returncode == 2
+    assert "Pass --time-format with its strftime format" in bad.stderr
+    assert "time_format" not in bad.stderr

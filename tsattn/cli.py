@@ -18,6 +18,18 @@ __all__ = ["main"]
 SUFFIXES = (".csv", ".parquet", ".pq")
 
 
+def long_frame(df: Any, args: argparse.Namespace) -> Any:
+    """A wide frame (``--wide``: a time column and one column per series) in long format."""
+    if not getattr(args, "wide", False):
+        return df
+    if args.time_col not in df.columns:
+        raise ValueError(f"--wide: the file has no time column {args.time_col!r} (--time-col).")
+    series = [c for c in df.columns if c != args.time_col]
+    long = df.melt(id_vars=[args.time_col], value_vars=series, var_name=args.id_col,
+                   value_name=args.target_col)  # fmt: skip
+    return long[[args.id_col, args.time_col, args.target_col]]
+
+
 def read_frame(path: str, time_col: str) -> Any:
     """Read a CSV or Parquet file named on the command line (checked before reading)."""
     import pandas as pd
@@ -77,6 +89,8 @@ def build_estimator(args: argparse.Namespace) -> Any:
         params["lookback"] = args.lookback
     if args.quantiles:
         params["quantiles"] = args.quantiles
+    if args.season_length is not None and "season_length" in cls().get_params():
+        params["season_length"] = args.season_length
     unknown = sorted(set(params) - set(cls().get_params()))
     if unknown:
         raise ValueError(
@@ -141,6 +155,11 @@ def _data_options(p: argparse.ArgumentParser) -> None:
         "--future-covariates", help="comma-separated columns known for the forecast timestamps"
     )
     p.add_argument("--static-covariates", help="comma-separated columns constant within a series")
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help="the file has one column per series (and --time-col): read it as long format",
+    )
     _time_format_option(p)
 
 
@@ -160,6 +179,12 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         "--lookback", type=int, help="past steps the model sees (model default if omitted)"
     )
     p.add_argument("--quantiles", type=_quantiles, help="train quantile outputs, e.g. 0.1,0.5,0.9")
+    p.add_argument(
+        "--season-length",
+        type=int,
+        help="the season: of the model (seasonal naive, ETS, ARIMA, Theta) and of the MASE "
+        "scale (default: the data's, e.g. 24 for hourly, 7 for daily)",
+    )
     p.add_argument(
         "--param",
         action="append",
@@ -218,11 +243,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     bt.add_argument("--step", type=int, help="steps between origins (default: the horizon)")
     bt.add_argument("--refit", type=int, default=0, help="refit every K windows (0: fit once)")
-    bt.add_argument(
-        "--season-length",
-        type=int,
-        help="seasonal period scaling MASE (default: the data's, e.g. 24 for hourly, 7 daily)",
-    )
     bt.add_argument(
         "--out", required=True, help="forecasts file; metrics go beside it as *_metrics"
     )
@@ -512,7 +532,7 @@ def _tune(args: argparse.Namespace) -> None:
     if args.n_trials is None and args.timeout is None:  # said in the CLI's words, not tune's
         raise ValueError("pass --n-trials N (the study's total), --timeout SECONDS, or both.")
     estimator = build_estimator(args)  # an instance: its set parameters stay fixed
-    data = read_frame(args.data, args.time_col)
+    data = long_frame(read_frame(args.data, args.time_col), args)
     fixed = {"horizon": args.horizon, **parse_params(args.param)}  # named: fixed even at defaults
     if args.lookback is not None:
         fixed["lookback"] = args.lookback
@@ -587,7 +607,7 @@ def _run(args: argparse.Namespace) -> int:
     import tsattn
 
     if args.command == "fit":
-        data = read_frame(args.data, args.time_col)
+        data = long_frame(read_frame(args.data, args.time_col), args)
         est = build_estimator(args).fit(data, tracking=_tracker(args), **fit_kwargs(args))
         print(f"saved {type(est).__name__} to {est.save(args.out)}")
         if args.register:
@@ -606,7 +626,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "backtest":
         result = tsattn.backtest(
             build_estimator(args),
-            read_frame(args.data, args.time_col),
+            long_frame(read_frame(args.data, args.time_col), args),
             n_windows=args.n_windows,
             step=args.step,
             refit=args.refit or False,
@@ -635,6 +655,28 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Python names in library messages and the flags that set them on the command line.
+FLAGS = {
+    "id_col": "--id-col",
+    "time_col": "--time-col",
+    "target_col": "--target-col",
+    "time_format": "--time-format",
+    "past_covariates": "--past-covariates",
+    "future_covariates": "--future-covariates",
+    "static_covariates": "--static-covariates",
+    "X_future": "--future",
+    "season_length": "--season-length",
+}
+
+
+def _as_flags(message: str) -> str:
+    """``message`` with the Python names of options replaced by their command-line flags."""
+    import re
+
+    pattern = r"\b(" + "|".join(FLAGS) + r")\b(=?)( ?)"  # time_format='%d' -> --time-format '%d'
+    return re.sub(pattern, lambda m: FLAGS[m[1]] + (" " if m[2] else m[3]), message)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tsattn`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -647,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except (ValueError, TypeError, FileNotFoundError, ConnectionError) as err:
-        message = " ".join(str(err).split())  # one line, even for a message from a dependency
+        message = _as_flags(" ".join(str(err).split()))  # one line, in the CLI's words
         print(f"tsattn {args.command}: error: {message}", file=sys.stderr)
         return 2
 
