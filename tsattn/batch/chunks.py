@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tsattn.batch.config import JobConfig
+from tsattn.batch.config import JobConfig, one_line
 
 __all__ = ["forecast_chunk"]
 
@@ -42,7 +42,7 @@ def _predict_isolating(est, frame, cfg, skipped) -> list[pd.DataFrame]:
     except (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as err:
         ids = frame[cfg.id_col].unique()
         if len(ids) == 1:
-            skipped[str(ids[0])] = _line(err)
+            skipped[str(ids[0])] = one_line(err)
             return []
         half = set(ids[: len(ids) // 2])
         inside = frame[cfg.id_col].isin(half)
@@ -50,7 +50,3 @@ def _predict_isolating(est, frame, cfg, skipped) -> list[pd.DataFrame]:
             *_predict_isolating(est, frame[inside], cfg, skipped),
             *_predict_isolating(est, frame[~inside], cfg, skipped),
         ]
-
-
-def _line(err: BaseException) -> str:
-    return " ".join(str(err).split())[:500]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXIT_CODES", "ConfigError", "JobConfig", "load_config"]
+__all__ = ["EXIT_CODES", "ConfigError", "JobConfig", "load_config", "one_line"]
 
 #: The sections and keys a job config may hold (``model.params`` is free-form).
 SCHEMA: dict[str, set[str]] = {
@@ -134,6 +134,11 @@ def load_config(path: str | Path) -> JobConfig:
         ),
         tracking=raw.get("tracking"),
     )
+
+
+def one_line(err: BaseException, limit: int = 500) -> str:
+    """An error's message on one line (for the run log and the one-line CLI errors)."""
+    return " ".join(str(err).split())[:limit]
 
 
 def _check_keys(file: Path, raw: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from tsattn.batch.chunks import forecast_chunk
-from tsattn.batch.config import ENGINES, EXIT_CODES, ConfigError, JobConfig, load_config
+from tsattn.batch.config import ENGINES, EXIT_CODES, ConfigError, JobConfig, load_config, one_line
 from tsattn.batch.models import ModelNotFound, resolve_model
 from tsattn.batch.sinks import WriteError, open_sink
 from tsattn.batch.sources import DataError, Source
@@ -95,10 +95,10 @@ def run_job(
         _run(cfg, record, as_of, sys.stderr.isatty() if quiet is None else not quiet)
         record.status, record.exit_code = "success", 0
     except (ConfigError, DataError, ModelNotFound, WriteError) as err:
-        record.exit_code, record.error = err.exit_code, _line(err)
+        record.exit_code, record.error = err.exit_code, one_line(err)
         raise
     except Exception as err:
-        record.error = f"{type(err).__name__}: {_line(err)}"
+        record.error = f"{type(err).__name__}: {one_line(err)}"
         raise
     finally:
         record.seconds["total"] = round(time.perf_counter() - clock, 3)
@@ -298,7 +298,3 @@ def _record(cfg: JobConfig, record: RunRecord) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _line(err: BaseException) -> str:
-    return " ".join(str(err).split())[:500]

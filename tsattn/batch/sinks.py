@@ -15,11 +15,10 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from tsattn.batch.config import JobConfig
+from tsattn.batch.config import JobConfig, one_line
 
 __all__ = ["Sink", "WriteError", "open_sink", "stamp"]
 
@@ -161,7 +160,7 @@ class SqlSink(Sink):
             self.conn = self.engine.connect()
             self.tx = self.conn.begin()
         except sqlalchemy.exc.SQLAlchemyError as err:
-            raise WriteError(f"cannot open output database: {_line(err)}") from err
+            raise WriteError(f"cannot open output database: {one_line(err)}") from err
         self.cleared = False
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -174,14 +173,14 @@ class SqlSink(Sink):
             frame.to_sql(self.table, self.conn, if_exists="append", index=False)
         except sa.exc.SQLAlchemyError as err:
             self.abort()
-            raise WriteError(f"writing table {self.table}: {_line(err)}") from err
+            raise WriteError(f"writing table {self.table}: {one_line(err)}") from err
 
     def commit(self) -> None:
         try:
             self.tx.commit()
         except self.sa.exc.SQLAlchemyError as err:
             self.abort()
-            raise WriteError(f"committing table {self.table}: {_line(err)}") from err
+            raise WriteError(f"committing table {self.table}: {one_line(err)}") from err
         finally:
             self.conn.close()
             self.engine.dispose()
@@ -193,11 +192,3 @@ class SqlSink(Sink):
         finally:
             self.conn.close()
             self.engine.dispose()
-
-
-def _line(err: BaseException) -> str:
-    return " ".join(str(err).split())[:500]
-
-
-def describe(sink: Any) -> str:
-    return getattr(sink, "location", "")

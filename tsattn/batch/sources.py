@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
-from tsattn.batch.config import JobConfig
+from tsattn.batch.config import JobConfig, one_line
 
 __all__ = ["DataError", "Source"]
 
@@ -49,7 +49,7 @@ class Source:
                 with engine.connect() as conn:
                     return pl.from_pandas(pd.read_sql(sqlalchemy.text(spec["sql"]), conn)).lazy()
             except sqlalchemy.exc.SQLAlchemyError as err:
-                raise DataError(f"input.sql failed on {engine.url!r}: {_line(err)}") from err
+                raise DataError(f"input.sql failed on {engine.url!r}: {one_line(err)}") from err
             finally:
                 engine.dispose()
         files = sorted(globbing.glob(spec["path"]))
@@ -120,8 +120,4 @@ def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
     try:
         return frame.collect(engine="streaming")
     except pl.exceptions.PolarsError as err:
-        raise DataError(f"reading the input failed: {_line(err)}") from err
-
-
-def _line(err: BaseException) -> str:
-    return " ".join(str(err).split())[:500]
+        raise DataError(f"reading the input failed: {one_line(err)}") from err
