@@ -181,3 +181,41 @@ def test_theta_configured_for_hourly_traffic_is_a_credible_baseline():
     assert result.forecasts["y_pred"].max() < df["y"].max()
     with pytest.raises(ValueError, match="method='auto' is invalid"):
         tsattn.ThetaForecaster(horizon=24, method="auto").fit(df)
+
+
+def test_many_statsmodels_fits_show_a_progress_bar_in_a_terminal():
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import numpy as np, pandas as pd, tsattn
+        t = pd.date_range("2024-01-01", periods=60, freq="D")
+        df = pd.concat([pd.DataFrame({"unique_id": f"s{k}", "ds": t,
+                                      "y": np.sin(np.arange(60) / 3) + k}) for k in range(25)])
+        tsattn.backtest(tsattn.ThetaForecaster(horizon=3), df, n_windows=2, refit=True)
+        """
+    )
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    assert child.wait() == 0
+    text = out.decode(errors="replace")
+    assert "ThetaForecaster fits" in text and "series" in text, text[-400:]
+    assert "backtest ThetaForecaster" in text, text[-400:]

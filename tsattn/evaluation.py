@@ -18,6 +18,7 @@ named in a ``UserWarning``.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -474,7 +475,7 @@ def _backtest(
     min_history = template.min_history + horizon + held_out
     origins = rolling_origins(panel, horizon, n_windows, step, min_history)
     forecasts = []
-    for first in range(0, n_windows, every):
+    for first in _progress(range(0, n_windows, every), type(estimator).__name__):
         group = origins[:, first : first + every]
         est = clone(estimator).fit_panel(panel.cut(group[:, 0] - held_out), roles)
         if calibration_windows:
@@ -484,6 +485,15 @@ def _backtest(
         forecasts.append(est.predict_panel(panel, origins=group, quantiles=quantiles))
     values = np.concatenate(forecasts, axis=1)  # (S, n, H, 1 + Q)
     return _tidy(panel, origins, values, quantiles, _season(season_length, panel), roles), panel
+
+
+def _progress(groups: range, name: str) -> Any:
+    """``groups`` of backtest windows, with a progress bar in an interactive terminal when
+    the estimator is fitted more than once."""
+    from tqdm.auto import tqdm
+
+    show = len(groups) > 1 and sys.stderr.isatty()
+    return tqdm(groups, desc=f"backtest {name}", unit="fit", leave=False, disable=not show)
 
 
 def _refit_every(refit: bool | int, n_windows: int) -> int:

@@ -15,6 +15,7 @@ naming the series concerned, not one per series.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -42,6 +43,10 @@ def _last_values(panel: Panel, length: int) -> np.ndarray:
     """``(S, length)`` last values of every series (all series are at least that long)."""
     idx = panel.offsets[1:, None] - length + np.arange(length)  # (S, length)
     return panel.target[idx].astype(np.float64)
+
+
+#: Fewest series whose per-series statsmodels fits get a progress bar (in a terminal).
+PROGRESS_MIN_SERIES = 20
 
 
 class StatisticalForecaster(BaseForecaster):
@@ -249,7 +254,7 @@ class _StatsmodelsForecaster(_SeasonalForecaster):
         series = [panel.target[panel.rows(s)].astype(np.float64) for s in range(panel.n_series)]
         if self.lookback:
             series = [y[-self.lookback :] for y in series]
-        jobs = (delayed(self._fit_one)(y) for y in series)
+        jobs = (delayed(self._fit_one)(y) for y in _progress(series, type(self).__name__))
         results = Parallel(n_jobs=self.n_jobs)(jobs)
         failed = [
             panel.ids[s]
@@ -282,6 +287,15 @@ class _StatsmodelsForecaster(_SeasonalForecaster):
                 forecast = None
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         return forecast, converged
+
+
+def _progress(series: list, name: str) -> Any:
+    """``series`` with a progress bar over the per-series fits: in an interactive terminal,
+    for many series (a statsmodels fit takes up to seconds each)."""
+    from tqdm.auto import tqdm
+
+    show = len(series) >= PROGRESS_MIN_SERIES and sys.stderr.isatty()
+    return tqdm(series, desc=f"{name} fits", unit="series", leave=False, disable=not show)
 
 
 class ETSForecaster(_StatsmodelsForecaster):
