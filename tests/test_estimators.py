@@ -102,3 +102,17 @@ def test_predict_h_returns_the_first_steps_and_trained_quantiles_by_default():
         est.predict(h=7)
     naive = tsattn.NaiveForecaster(horizon=6).fit(df)
     assert list(naive.predict(h=1).columns) == ["unique_id", "ds", "y_pred"]
+
+
+def test_a_polars_date_column_comes_back_as_date(tmp_path):
+    import polars as pl
+
+    days = pl.date_range(pl.date(2024, 1, 1), pl.date(2024, 3, 31), "1d", eager=True)
+    df = pl.DataFrame({"unique_id": "a", "ds": days, "y": np.sin(np.arange(len(days)) / 3)})
+    est = tsattn.SeasonalNaiveForecaster(horizon=3).fit(df)
+    for forecast in (est.predict(), est.predict(df)):
+        assert forecast.schema["ds"] == pl.Date
+        assert [str(d) for d in forecast["ds"]] == ["2024-04-01", "2024-04-02", "2024-04-03"]
+    est.save(tmp_path / "m")
+    assert tsattn.load(tmp_path / "m").predict().schema["ds"] == pl.Date
+    assert est.predict(df.to_pandas())["ds"].dtype.kind == "M"  # pandas in: datetime64 out

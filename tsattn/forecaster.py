@@ -220,6 +220,7 @@ class BaseForecaster(BaseEstimator):
         with tracked_fit(self, panel, tracking, getattr(df, "attrs", {}).get("name")):
             self.fit_panel(panel, roles)
             self.output_polars_ = is_polars(df)
+            self.time_kind_ = _time_kind(df, roles.time)
         return self
 
     def predict(
@@ -261,10 +262,12 @@ class BaseForecaster(BaseEstimator):
         panel, future = self.predict_inputs(df, X_future, time_format=time_format)
         values = self.predict_panel(panel, future=future, quantiles=quantiles)[:, 0, :h]
         polars = self.output_polars_ if df is None else is_polars(df)
+        time_col = self.columns_.time
+        kind = getattr(self, "time_kind_", None) if df is None else _time_kind(df, time_col)
         frame = forecast_frame(
             panel.ids, panel.future_timestamps(h), values, quantiles, self.columns_
         )
-        return as_frame_like(frame, polars)
+        return _as_output(frame, polars, kind, time_col)
 
     def predict_inputs(
         self,
@@ -335,7 +338,7 @@ class BaseForecaster(BaseEstimator):
         self.columns_ = ColumnRoles(**config["columns"])
         self.freq_, self.tz_ = config["freq"], config["tz"]
         self.time_is_datetime_ = config["time_is_datetime"]
-        self.output_polars_ = config["output_polars"]
+        self.output_polars_, self.time_kind_ = config["output_polars"], config.get("time_kind")
         self.history_ = history
         if "conformal_scores" in config:
             self.conformal_scores_ = config["conformal_scores"]
@@ -347,6 +350,23 @@ class BaseForecaster(BaseEstimator):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet; call fit(df) before predict."
             )
+
+
+def _time_kind(df: FrameLike, time_col: str) -> str | None:
+    """``'date'`` when ``df`` is polars with a ``Date`` time column (given back as ``Date``)."""
+    if is_polars(df) and time_col in df.columns and str(df.schema[time_col]) == "Date":
+        return "date"
+    return None
+
+
+def _as_output(frame: pd.DataFrame, polars: bool, kind: str | None, time_col: str) -> FrameLike:
+    """The forecast frame as the user's kind of frame, a polars ``Date`` column as ``Date``."""
+    out = as_frame_like(frame, polars)
+    if polars and kind == "date":
+        import polars as pl
+
+        out = out.with_columns(pl.col(time_col).cast(pl.Date))
+    return out
 
 
 def _cut(panel: Panel, ends: np.ndarray, horizon: int) -> tuple[Panel, np.ndarray]:

@@ -66,6 +66,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool | str]] = {
     "tz": ((str, NoneType), True),
     "time_is_datetime": (bool, True),
     "output_polars": (bool, True),
+    "time_kind": ((str, NoneType), False),
     "history": (dict, True),
     "history/ids": (list, True),
     "history/covariates": (list, True),
@@ -146,6 +147,7 @@ def save(forecaster: Any, path: str | Path) -> Path:
         "tz": forecaster.tz_,
         "time_is_datetime": forecaster.time_is_datetime_,
         "output_polars": forecaster.output_polars_,
+        "time_kind": getattr(forecaster, "time_kind_", None),
         "history": {"ids": _jsonable(list(history.ids)), "covariates": list(history.covariates)},
     }
     if neural:
