@@ -33,6 +33,10 @@ SCRIPT = textwrap.dedent(
 )
 
 
+#: What a rank prints when it is aborted during interpreter exit (a gloo teardown race).
+TEARDOWN_CRASH = "terminate called without an active exception"
+
+
 def run(tmp_path: Path, nproc: int) -> dict:
     out = tmp_path / f"result_{nproc}.json"
     script = tmp_path / f"job_{nproc}.py"
@@ -48,6 +52,11 @@ def run(tmp_path: Path, nproc: int) -> dict:
             str(script),
         ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    if done.returncode != 0 and nproc > 1 and TEARDOWN_CRASH in done.stderr:
+        # gloo sometimes aborts a rank while the process exits, after destroy_process_group
+        # (seen once in ~10 CI runs, not reproducible here): run once more before failing
+        out.unlink(missing_ok=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     if done.returncode != 0:
         pytest.fail(f"{nproc}-process run failed:\n{done.stderr[-3000:]}")
     return json.loads(out.read_text())
