@@ -122,3 +122,35 @@ def postgres_url() -> Iterator[str]:
                 server.kill()
                 server.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def in_terminal():
+    """``run(script) -> output``: run a Python script on a real pseudo-terminal of 24 x 120
+    (so that code checking ``isatty()`` behaves as in an interactive shell); assert it exits 0
+    and return what it wrote to stdout and stderr."""
+    import fcntl
+    import pty
+    import struct
+    import sys
+    import termios
+
+    def run(script: str) -> str:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=slave, stderr=slave)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            out += data
+        os.close(master)
+        assert child.wait() == 0, out.decode(errors="replace")[-1000:]
+        return out.decode(errors="replace")
+
+    return run

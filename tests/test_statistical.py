@@ -183,14 +183,7 @@ def test_theta_configured_for_hourly_traffic_is_a_credible_baseline():
         tsattn.ThetaForecaster(horizon=24, method="auto").fit(df)
 
 
-def test_many_statsmodels_fits_show_a_progress_bar_in_a_terminal():
-    import fcntl
-    import os
-    import pty
-    import struct
-    import subprocess
-    import sys
-    import termios
+def test_many_statsmodels_fits_show_a_progress_bar_in_a_terminal(in_terminal):
     import textwrap
 
     script = textwrap.dedent(
@@ -202,20 +195,6 @@ def test_many_statsmodels_fits_show_a_progress_bar_in_a_terminal():
         tsattn.backtest(tsattn.ThetaForecaster(horizon=3), df, n_windows=2, refit=True)
         """
     )
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=slave, stderr=slave)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    assert child.wait() == 0
-    text = out.decode(errors="replace")
+    text = in_terminal(script)
     assert "ThetaForecaster fits" in text and "series" in text, text[-400:]
     assert "backtest ThetaForecaster" in text, text[-400:]

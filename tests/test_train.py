@@ -249,12 +249,7 @@ def test_verbose_lines_reach_stderr_without_logging_set_up_and_not_after():
     assert done.stderr.count("epoch 1: train_loss") == 1  # nothing from the verbose=0 fit
 
 
-def test_a_progress_bar_in_a_terminal_by_default():
-    import fcntl
-    import pty
-    import struct
-    import termios
-
+def test_a_progress_bar_in_a_terminal_by_default(in_terminal):
     script = textwrap.dedent(
         """
         import numpy as np, pandas as pd, tsattn
@@ -263,19 +258,5 @@ def test_a_progress_bar_in_a_terminal_by_default():
         tsattn.LinearForecaster(horizon=6, lookback=24, max_epochs=2).fit(df)
         """
     )
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=slave, stderr=slave)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        out += data
-    assert child.wait() == 0
-    text = out.decode(errors="replace")
+    text = in_terminal(script)
     assert "fit:" in text and "step/s" in text, text[-500:]
