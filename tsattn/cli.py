@@ -136,7 +136,13 @@ def fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "future_covariates": split(args.future_covariates),
         "static_covariates": split(args.static_covariates),
         "time_format": args.time_format,
+        "freq": _freq(args.freq),
     }
+
+
+def _freq(text: str | None) -> str | int | None:
+    """``--freq``: an integer step for integer time, else the alias or exchange code as given."""
+    return int(text) if text is not None and text.isdigit() else text
 
 
 def _quantiles(text: str) -> list[float]:
@@ -161,6 +167,12 @@ def _data_options(p: argparse.ArgumentParser) -> None:
         help="the file has one column per series (and --time-col): read it as long format",
     )
     _time_format_option(p)
+    p.add_argument(
+        "--freq",
+        help="frequency of the timestamps (default: inferred): a pandas alias such as h, D or B, "
+        "an exchange calendar such as XNYS (holidays are not gaps; needs tsattn[calendars]), or "
+        "an integer step",
+    )
 
 
 def _time_format_option(p: argparse.ArgumentParser) -> None:
@@ -661,6 +673,7 @@ FLAGS = {
     "time_col": "--time-col",
     "target_col": "--target-col",
     "time_format": "--time-format",
+    "freq": "--freq",
     "past_covariates": "--past-covariates",
     "future_covariates": "--future-covariates",
     "static_covariates": "--static-covariates",

@@ -109,6 +109,7 @@ class BaseForecaster(BaseEstimator):
             reindex=params.get("fill") is not None,
             max_fill=params.get("max_fill"),
             time_format=time_format or roles.time_format,
+            freq=roles.freq,
         )
 
     def fit_panel(self, panel: Panel, roles: ColumnRoles | None = None) -> BaseForecaster:
@@ -179,6 +180,7 @@ class BaseForecaster(BaseEstimator):
         future_covariates: Sequence[str] | None = None,
         static_covariates: Sequence[str] | None = None,
         time_format: str | None = None,
+        freq: str | int | None = None,
         tracking: bool | str | Tracker | None = None,
     ) -> BaseForecaster:
         """Learn from a long frame.
@@ -198,6 +200,9 @@ class BaseForecaster(BaseEstimator):
         time_format : str, optional
             strftime format of string timestamps, e.g. ``"%d/%m/%Y %H:%M"``; default ISO 8601.
             ``predict`` reads its history with the same format unless told otherwise.
+        freq : str or int, optional
+            Default inferred: a pandas alias, an exchange calendar such as ``"XNYS"`` (holidays
+            are no gaps: :mod:`tsattn.data.calendars`) or an integer step; ``predict`` keeps it.
         tracking : bool, str or tsattn.tracking.Tracker, optional
             Log this fit as an MLflow run: True (the default store), a tracking URI, or a
             ``Tracker``; see :mod:`tsattn.tracking`. The fitted model is the same either way.
@@ -215,6 +220,7 @@ class BaseForecaster(BaseEstimator):
             future_covariates,
             static_covariates,
             time_format,
+            freq,
         )
         panel = self.check_frame(df, roles=roles)
         with tracked_fit(self, panel, tracking, getattr(df, "attrs", {}).get("name")):
@@ -261,13 +267,10 @@ class BaseForecaster(BaseEstimator):
         check_param("h", h, low=1, high=self.horizon, integer=True)
         panel, future = self.predict_inputs(df, X_future, time_format=time_format)
         values = self.predict_panel(panel, future=future, quantiles=quantiles)[:, 0, :h]
-        polars = self.output_polars_ if df is None else is_polars(df)
-        time_col = self.columns_.time
-        kind = getattr(self, "time_kind_", None) if df is None else _time_kind(df, time_col)
         frame = forecast_frame(
             panel.ids, panel.future_timestamps(h), values, quantiles, self.columns_
         )
-        return _as_output(frame, polars, kind, time_col)
+        return _as_output(self, frame, df)
 
     def predict_inputs(
         self,
@@ -293,11 +296,10 @@ class BaseForecaster(BaseEstimator):
     ) -> BaseForecaster:
         """Learn split-conformal intervals from forecasts on held-out data.
 
-        Forecasts the last ``n_windows`` origins (every ``step`` steps, default ``horizon``) of
-        each series in ``df``, which should follow the training period, and keeps the scaled
-        absolute errors per horizon step (:func:`tsattn.evaluation.conformal_scores`).
-        ``predict(quantiles=...)`` then returns intervals at any level.
-        """
+        Keeps the scaled absolute errors per horizon step of forecasts from the last
+        ``n_windows`` origins (every ``step`` steps, default ``horizon``) of each series in
+        ``df``, which should follow the training period (:func:`tsattn.evaluation.conformal_scores`);
+        ``predict(quantiles=...)`` then returns intervals at any level."""
         self.check_fitted()
         panel = _like_fitted(self, self.check_frame(df))
         self.conformal_scores_ = conformal_scores(self, panel, n_windows=n_windows, step=step)
@@ -306,10 +308,9 @@ class BaseForecaster(BaseEstimator):
     def score(
         self, df: FrameLike, *, metric: str = "mase", season_length: int | None = None
     ) -> float:
-        """Negative error of forecasting the last ``horizon`` steps of every series in ``df``
-        from the rows before them. Greater is better, as scikit-learn's ``score`` (which
-        ``GridSearchCV`` maximises): ``-error``, e.g. -MASE; :func:`tsattn.evaluation.score`
-        returns the error itself.
+        """Negative error (greater is better, as scikit-learn's) of forecasting the last
+        ``horizon`` steps of every series in ``df`` from the rows before them, e.g. -MASE;
+        :func:`tsattn.evaluation.score` returns the error itself.
 
         Parameters
         ----------
@@ -333,8 +334,7 @@ class BaseForecaster(BaseEstimator):
     def restore(
         self, config: dict[str, Any], history: Panel, weights: dict[str, Any] | None = None
     ) -> BaseForecaster:
-        """Set the fitted state read back from a saved model (``tsattn.load`` calls this): the
-        JSON ``config``, the saved tail of every series, the network's tensors (if any)."""
+        """Set the fitted state of a saved model: its JSON config, series tails, tensors."""
         self.columns_ = ColumnRoles(**config["columns"])
         self.freq_, self.tz_ = config["freq"], config["tz"]
         self.time_is_datetime_ = config["time_is_datetime"]
@@ -359,8 +359,11 @@ def _time_kind(df: FrameLike, time_col: str) -> str | None:
     return None
 
 
-def _as_output(frame: pd.DataFrame, polars: bool, kind: str | None, time_col: str) -> FrameLike:
-    """The forecast frame as the user's kind of frame, a polars ``Date`` column as ``Date``."""
+def _as_output(est: BaseForecaster, frame: pd.DataFrame, df: FrameLike | None) -> FrameLike:
+    """The forecast frame as the kind of ``df`` (None: of fit's), a polars ``Date`` as ``Date``."""
+    polars = est.output_polars_ if df is None else is_polars(df)
+    time_col = est.columns_.time
+    kind = getattr(est, "time_kind_", None) if df is None else _time_kind(df, time_col)
     out = as_frame_like(frame, polars)
     if polars and kind == "date":
         import polars as pl

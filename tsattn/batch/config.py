@@ -19,7 +19,17 @@ __all__ = ["EXIT_CODES", "ConfigError", "JobConfig", "load_config", "one_line"]
 #: The sections and keys a job config may hold (``model.params`` is free-form).
 SCHEMA: dict[str, set[str]] = {
     "job": {"name", "chunk_size", "max_skipped", "run_log", "engine", "history_rows"},
-    "input": {"path", "dataset", "sql", "url", "id_col", "time_col", "target_col", "time_format"},
+    "input": {
+        "path",
+        "dataset",
+        "sql",
+        "url",
+        "id_col",
+        "time_col",
+        "target_col",
+        "time_format",
+        "freq",
+    },
     "model": {"uri", "tracking_uri", "refit", "estimator", "params"},
     "forecast": {"horizon", "quantiles"},
     "output": {"path", "format", "url", "table"},

@@ -115,7 +115,13 @@ def _refit(cfg: JobConfig, folder: Path, source: Source, as_of: pd.Timestamp, id
     except (ValueError, TypeError) as err:
         raise ConfigError(f"{cfg.file}: model.estimator / model.params: {err}") from err
     history = source.chunk(ids, as_of, None)
-    est.fit(history, id_col=cfg.id_col, time_col=cfg.time_col, target_col=cfg.target_col)
+    est.fit(
+        history,
+        id_col=cfg.id_col,
+        time_col=cfg.time_col,
+        target_col=cfg.target_col,
+        freq=cfg.input.get("freq"),
+    )
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}"
     est.save(tmp)

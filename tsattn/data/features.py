@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.indexers import BaseIndexer
 
+from tsattn.data.calendars import freq_offset
 from tsattn.data.panel import Panel, check_is_panel
 from tsattn.data.scaling import SeriesScaler
 from tsattn.data.timestamps import parse_freq
@@ -57,7 +58,7 @@ CALENDAR_FEATURES = (
 
 def _step_days(freq: str) -> float:
     """Average step of a pandas frequency alias in days (calendar offsets included)."""
-    offset = pd.tseries.frequencies.to_offset(parse_freq(freq, is_datetime=True)[1])
+    offset = freq_offset(parse_freq(freq, is_datetime=True)[1])
     start = offset.rollforward(pd.Timestamp("2001-01-01"))
     return (start + 12 * offset - start) / pd.Timedelta(days=12)
 

@@ -76,6 +76,9 @@ class ColumnRoles:
         Covariates constant within each series.
     time_format : str, optional
         strftime format of string timestamps (default ISO 8601).
+    freq : str or int, optional
+        Frequency of the timestamps (pandas alias, exchange code such as ``"XNYS"``, or integer
+        step); None infers it from the data.
     """
 
     id: str = "unique_id"
@@ -85,6 +88,7 @@ class ColumnRoles:
     future: list[str] = field(default_factory=list)
     static: list[str] = field(default_factory=list)
     time_format: str | None = None
+    freq: str | int | None = None
 
     def __post_init__(self) -> None:
         for role in ("past", "future", "static"):
@@ -109,6 +113,7 @@ class ColumnRoles:
         future_covariates: Sequence[str] | None = None,
         static_covariates: Sequence[str] | None = None,
         time_format: str | None = None,
+        freq: str | int | None = None,
     ) -> ColumnRoles:
         """The roles from ``fit``'s keyword arguments (a ``TypeError`` for unknown ones)."""
         if time_format is not None and not isinstance(time_format, str):
@@ -123,6 +128,7 @@ class ColumnRoles:
             list(future_covariates or []),
             list(static_covariates or []),
             time_format,
+            freq,
         )
 
     @property

@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from tsattn.data.calendars import freq_offset, is_exchange
+
 __all__ = [
     "DAY",
     "freq_label",
@@ -214,12 +216,9 @@ def parse_freq(freq: str | int, is_datetime: bool, time_col: str = "ds") -> tupl
         raise TypeError(
             f"freq must be a pandas alias such as 'h' or 'D' for datetime {time_col!r}, got {freq!r}."
         )
-    try:
-        offset = pd.tseries.frequencies.to_offset(freq)
-    except ValueError as err:
-        raise ValueError(
-            f"freq={freq!r} is not a pandas frequency alias (e.g. 'h', 'D', '15min')."
-        ) from err
+    if is_exchange(freq):  # an exchange's sessions: a calendar step, kept under its code
+        return 0, freq
+    offset = freq_offset(freq)
     try:
         step = int(pd.Timedelta(offset).value)
     except ValueError:  # calendar offsets have no fixed length
@@ -314,7 +313,9 @@ def grid_positions(
         rows = slice(int(offsets[s]), int(offsets[s + 1]))
         key = (int(t[rows][0]), int(t[rows][-1]))
         if key not in grids:
-            grid = pd.date_range(pd.Timestamp(key[0]), pd.Timestamp(key[1]), freq=alias)
+            grid = pd.date_range(
+                pd.Timestamp(key[0]), pd.Timestamp(key[1]), freq=freq_offset(alias)
+            )
             grids[key] = grid.as_unit("ns").asi8
         grid = grids[key]
         i = np.minimum(np.searchsorted(grid, t[rows]), len(grid) - 1)
@@ -348,7 +349,9 @@ def grid_times(
         for start in np.unique(t0):
             at = t0 == start
             grid = pd.date_range(
-                pd.Timestamp(int(start)), periods=int(positions[at].max()) + 1, freq=alias
+                pd.Timestamp(int(start)),
+                periods=int(positions[at].max()) + 1,
+                freq=freq_offset(alias),
             )
             grid = grid.as_unit("ns").asi8
             out[at] = grid[positions[at].astype(np.int64)]
@@ -365,15 +368,17 @@ def future_times(
 ) -> np.ndarray:
     """``(S, H)`` timestamps (or integers) continuing each series after its ``last`` time.
 
-    Calendar-aware: 'B' skips weekends, 'MS' steps months, and with a timezone the steps are
+    Calendar-aware: 'B' skips weekends, an exchange code such as 'XNYS' its holidays too
+    (:mod:`tsattn.data.calendars`), 'MS' steps months, and with a timezone the steps are
     taken in local time and stored back in UTC.
     """
     if not np.issubdtype(last.dtype, np.datetime64):
         steps = np.arange(1, horizon + 1, dtype=np.int64) * int(freq)
         return last[:, None] + steps  # (S, H)
     out = np.empty((len(last), horizon), dtype="datetime64[ns]")
+    offset = freq_offset(freq)
     for s, start in enumerate(local_time(last, tz)):  # one date_range per series
-        grid = pd.date_range(start, periods=horizon + 1, freq=freq)[1:]
+        grid = pd.date_range(start, periods=horizon + 1, freq=offset)[1:]
         if tz:
             grid = grid.tz_convert("UTC").tz_localize(None)
         out[s] = grid.as_unit("ns").to_numpy()
@@ -403,7 +408,7 @@ def season_length(freq: str | int | None) -> int:
     """The natural season of a frequency in steps: the cycle its data most often repeat.
 
     Steps of a minute or more that divide a day: one day (hourly 24, 10-minute 144);
-    daily 7 (a week), business-daily 5, weekly 52, monthly 12, quarterly 4. Anything else
+    daily 7 (a week), business-daily and exchange sessions ('XNYS') 5, weekly 52, monthly 12, quarterly 4. Anything else
     (yearly, '2D', '7h', an integer time index): 1, i.e. no season.
 
     Examples
@@ -413,7 +418,9 @@ def season_length(freq: str | int | None) -> int:
     """
     if freq is None or not isinstance(freq, str):
         return 1
-    offset = pd.tseries.frequencies.to_offset(freq)
+    if is_exchange(freq):  # trading days: a week of sessions
+        return 5
+    offset = freq_offset(freq)
     try:
         step = int(pd.Timedelta(offset).value)
     except ValueError:  # calendar offsets have no fixed length

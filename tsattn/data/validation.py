@@ -274,7 +274,17 @@ def _gap_error(panel: Panel, row: int, where: str) -> None:
     raise ValueError(
         f"series {panel.ids[s]!r} has {int(panel.missing_before()[row])} missing timestamp(s) "
         f"between {before} and {after}, inside {where}; fill the gap (fill='ffill' | "
-        "'interpolate' | 'zero', max_fill=...) or pass a gap-free history."
+        f"'interpolate' | 'zero', max_fill=...) or pass a gap-free history{_holiday_hint(panel.freq)}."
+    )
+
+
+def _holiday_hint(freq: object) -> str:
+    """For business-day data, where gaps are often exchange holidays: the frequency for that."""
+    if freq not in ("B", "C"):
+        return ""
+    return (
+        "; if the missing business days are exchange holidays, fit with the exchange's trading "
+        "calendar as frequency, e.g. freq='XNYS' (optional tsattn[calendars])"
     )
 
 
@@ -596,7 +606,7 @@ def _describe_gaps(rows, gap, filled, step, report, max_fill) -> None:
         )
         warnings.warn(
             message + ". Pass fill='ffill' | 'interpolate' | 'zero' (and max_fill=) to fill "
-            "gaps, or resample the data first.",
+            f"gaps, or resample the data first{_holiday_hint(step[1])}.",
             UserWarning,
             stacklevel=3,
         )
