@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -14,7 +15,8 @@ import pytest
 import torch
 
 from tsattn import neural
-from tsattn.plotting import MAX_SERIES, plot_attention, plot_forecast
+from tsattn.demo import attention_caption
+from tsattn.plotting import MAX_SERIES, attention_by_lag, plot_attention, plot_forecast
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -210,7 +212,7 @@ def test_attention_of_a_fitted_model_on_given_axes():
 
     df = history_frame(n=80)
     model = neural.AttentionLSTMForecaster(horizon=6, lookback=24, max_epochs=1, hidden_size=16)
-    model.set_params(model_options={"segment_length": 12})
+    model.set_params(model_options={"segment_length": 12, "resolution": "segment"})
     weights = model.fit(df).predict_attention()  # (2, 6, 2): two 12-step segments
     fig, ax = plt.subplots()
     assert (
@@ -218,6 +220,9 @@ def test_attention_of_a_fitted_model_on_given_axes():
         is fig
     )
     assert ax.images[0].get_array().shape == (6, 2)
+    per_step = model.set_params(model_options={}).fit(df).predict_attention()  # the default
+    fig = plot_attention(per_step, lookback=24, align="lag", marks=(12,))
+    assert fig.axes[0].images[0].get_array().shape == (6, 24 + 6 - 1)
 
 
 def test_attention_input_errors():
@@ -295,3 +300,27 @@ def test_attention_colours_span_the_data_and_marks_name_the_lags():
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["t-24", "t"]
     zero = plot_attention(weights, lookback=48, segment_length=1, color_scale="zero")
     assert zero.axes[0].images[0].get_clim()[0] == 0.0
+
+
+def test_attention_by_lag_lines_each_forecast_step_up_with_its_own_lags():
+    weights = np.zeros((3, 10))  # H = 3 forecast steps over L = 10 lookback steps
+    for h in range(3):
+        weights[h, 10 + h - 4] = 1.0  # every forecast step looks 4 steps before itself
+    by_lag = attention_by_lag(weights)
+    assert by_lag.shape == (3, 12)
+    assert (by_lag[:, 3] == 1.0).all()  # column 3 = lag 4 for every row
+    assert np.isnan(by_lag[2, :2]).all() and np.isnan(by_lag[0, 10:]).all()  # not in the lookback
+    fig = plot_attention(weights, lookback=10, marks=(4,), align="lag")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["lag 4"]
+    with pytest.raises(ValueError, match="align='lag' needs per-step weights"):
+        plot_attention(np.full((3, 2), 0.5), lookback=10, segment_length=5, align="lag")
+
+
+def test_demo_caption_reads_the_mass_by_lag():
+    weights = np.full((24, 168), 0.5 / 166)
+    for h in range(24):
+        weights[h, 168 + h - 24] += 0.25  # the same hour yesterday
+        weights[h, 168 + h - 168] += 0.25  # and last week
+    caption = attention_caption(weights, (24, 168))
+    near = {int(lag): float(pct) for lag, pct in re.findall(r"lag (\d+)±1 ([\d.]+)%", caption)}
+    assert near[24] > 20 and near[168] > 20, caption  # evenly spread: 1.8% per 3 lags

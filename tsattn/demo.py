@@ -12,12 +12,13 @@ import logging
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tsattn.datasets import load
 from tsattn.estimators import ESTIMATORS
 from tsattn.evaluation import backtest
-from tsattn.plotting import plot_attention, plot_forecast
+from tsattn.plotting import attention_by_lag, plot_attention, plot_forecast
 
 __all__ = ["DEMO_SETTINGS", "DOMAIN_DATASETS", "run_demo"]
 
@@ -27,16 +28,16 @@ DOMAIN_DATASETS = ("stock", "weather", "traffic")
 #: Per dataset: backtest windows; the most recent rows per series used (None: all); the
 #: networks' lookback and training epochs (budgets in epochs with fixed seeds, never seconds,
 #: so the table is the same on any machine); the range forecasts are clipped to (counts and
-#: prices cannot be negative); lags marked on the attention picture (hourly traffic: t-23 and
-#: t-167, the same hour yesterday and last week as the first forecast hour); Theta's period (hourly
-#: traffic: the week, which holds both the daily and the weekly cycle).
+#: prices cannot be negative); lags marked on the attention picture, before each forecast step
+#: (hourly traffic: the same hour yesterday and last week); Theta's period (hourly traffic: the
+#: week, which holds both the daily and the weekly cycle).
 DEMO_SETTINGS = {
     "stock": {"n_windows": 20, "history": 1500, "lookback": 60, "max_epochs": 10,
               "bounds": (0, None), "marks": (5, 20), "theta_season": 5},
     "weather": {"n_windows": 20, "history": None, "lookback": 60, "max_epochs": 10,
                 "bounds": None, "marks": (7, 28), "theta_season": 7},
     "traffic": {"n_windows": 14, "history": 24 * 365, "lookback": 168, "max_epochs": 10,
-                "bounds": (0, None), "marks": (23, 167), "theta_season": 168},
+                "bounds": (0, None), "marks": (24, 168), "theta_season": 168},
 }  # fmt: skip
 NETWORKS = ("lstm", "attention_lstm", "transformer", "linear")
 
@@ -130,44 +131,42 @@ def _plots(dataset, df: pd.DataFrame, output: Path, settings: dict) -> None:
         horizon=h,
         lookback=lookback,
         quantiles=[0.1, 0.9],
-        # one attention column per step of the lookback: a recurrent step per hour is ~20x
-        # the work of the table's segments, so the picture's model trains half the epochs, once
-        max_epochs=settings["max_epochs"] // 2,
-        refit_with_val=False,
+        max_epochs=settings["max_epochs"],
         random_state=0,
         verbose=0,
         bounds=settings["bounds"],
-        model_options={"segment_length": 1},
-    ).fit(history)
+    ).fit(history)  # the table's settings, plus quantiles for the interval band
     forecast = est.predict(quantiles=[0.1, 0.9])
     fig = plot_forecast(history, forecast, actuals=actuals, last_n=4 * h + lookback)
     fig.savefig(output / f"{dataset.name}_forecast.png", dpi=110, bbox_inches="tight")
-    weights = est.predict_attention()
+    weights = est.predict_attention()  # (S, H, lookback): one column per lookback step
     fig = plot_attention(
         weights,
         series_index=0,
         lookback=lookback,
-        segment_length=1,
         marks=settings["marks"],
-        title=f"{dataset.name}: attention over the lookback (series {forecast.iloc[0, 0]})",
+        align="lag",
+        title=f"{dataset.name}: attention by lag before each forecast step "
+        f"(series {forecast.iloc[0, 0]})",
     )
     fig.savefig(output / f"{dataset.name}_attention.png", dpi=110, bbox_inches="tight")
     print(f"   attention: {attention_caption(weights[0], settings['marks'])}")
 
 
 def attention_caption(weights, marks: tuple[int, ...]) -> str:
-    """Where one forecast's attention ``(H, lookback)`` puts its mass, in words."""
-    mass = weights.mean(axis=0)  # (lookback,), oldest first; sums to 1
-    lookback = len(mass)
-    by_lag = mass[::-1]  # index = steps before t
+    """Where one forecast's per-step attention ``(H, lookback)`` puts its mass, by lag before
+    each forecast step, in words."""
+    by_lag = np.nanmean(attention_by_lag(weights), axis=0)  # (L + H - 1,): lag 1, 2, ...
+    by_lag = np.nan_to_num(by_lag) / np.nansum(by_lag)
     top = by_lag.argsort()[::-1][:3]
-    peaks = ", ".join(f"t-{lag} {100 * by_lag[lag]:.1f}%" if lag else f"t {100 * by_lag[0]:.1f}%"
-                      for lag in top)  # fmt: skip
+    peaks = ", ".join(f"lag {k + 1} {100 * by_lag[k]:.1f}%" for k in top)
     near = [
-        f"t-{m}±2 {100 * by_lag[max(m - 2, 0) : m + 3].sum():.1f}%" for m in marks if m < lookback
+        f"lag {m}±1 {100 * by_lag[max(m - 2, 0) : m + 1].sum():.1f}%"
+        for m in marks
+        if m <= len(by_lag)
     ]
-    even = 100 * 5 / lookback
+    even = 100 * 3 / weights.shape[-1]
     return (
-        f"largest weights at {peaks}; mass near {', '.join(near)} (even spread: {even:.1f}% per 5 "
-        f"steps); last 5 steps {100 * by_lag[:5].sum():.1f}%"
+        f"largest weights at {peaks}; mass near {', '.join(near)} (even spread: {even:.1f}% "
+        "per 3 lags)"
     )

@@ -333,8 +333,12 @@ class NeuralForecaster(BaseForecaster):
     def predict_attention(self, df: Any = None, *, X_future: Any = None) -> np.ndarray:
         """Attention of each forecast step over the lookback, ``(S, H, P)``; rows sum to 1.
 
-        ``P`` is the number of encoder steps or lookback segments the network attends over.
-        Raises ``ValueError`` for a network without attention.
+        ``P`` is what the network attends over: the attention LSTM's ``L`` lookback steps
+        (oldest first; column ``j`` is the step ``L - j`` steps before the last observed one:
+        :func:`tsattn.plotting.attention_by_lag` re-indexes by lag before each forecast step,
+        ``plot_attention(align="lag")`` draws it), or lookback segments (the Transformer's
+        patches, ``resolution="segment"``). Raises ``ValueError`` for a network without
+        attention.
         """
         panel, future = self.predict_inputs(df, X_future)
         windows, _ = self.last_windows(panel, future)

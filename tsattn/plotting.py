@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_SERIES", "plot_attention", "plot_forecast", "pyplot"]
+__all__ = ["MAX_SERIES", "attention_by_lag", "plot_attention", "plot_forecast", "pyplot"]
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +274,29 @@ def _check_positive(name: str, value: Any) -> None:
         raise ValueError(f"{name}={value!r} is invalid; expected a positive integer or None.")
 
 
+def attention_by_lag(weights: Any) -> np.ndarray:
+    """Per-step attention ``(..., H, L)`` by lag: ``(..., H, L + H - 1)``.
+
+    Column ``k`` of row ``h`` (both from 0) is the weight on the step ``k + 1`` steps before
+    forecast step ``h + 1``, i.e. lookback step ``L + h - k - 1``; NaN where that step lies in
+    the horizon or before the lookback. For hourly data, column 23 is "the same hour yesterday"
+    for every forecast hour.
+
+    Examples
+    --------
+    >>> w = np.full((2, 3), 1 / 3)  # H = 2 forecast steps over L = 3 lookback steps
+    >>> attention_by_lag(w).round(2)
+    array([[0.33, 0.33, 0.33,  nan],
+           [ nan, 0.33, 0.33, 0.33]])
+    """
+    values = np.asarray(weights, dtype=np.float64)
+    horizon, lookback = values.shape[-2:]
+    out = np.full((*values.shape[:-1], lookback + horizon - 1), np.nan)
+    for h in range(horizon):
+        out[..., h, h : h + lookback] = values[..., h, ::-1]  # lags h + 1 ... h + L
+    return out
+
+
 def _column_labels(
     n_columns: int, lookback: int | None, segment_length: int | None, stride: int | None
 ) -> tuple[list[str], str]:
@@ -314,6 +337,7 @@ def plot_attention(
     title: str | None = None,
     color_scale: str = "data",
     marks: Sequence[int] = (),
+    align: str = "time",
 ) -> Figure:
     """Heatmap of one forecast's attention: forecast steps (rows) over the lookback (columns).
 
@@ -343,7 +367,13 @@ def plot_attention(
     marks : sequence of int
         Lags to mark with a dashed line and a tick, in steps before the last observed one
         ``t`` (e.g. ``(24, 168)`` for hourly data: the same hour yesterday and last week);
-        ``t`` itself is marked too. Needs ``lookback``.
+        ``t`` itself is marked too. Needs ``lookback``. With ``align="lag"``: lags before
+        each forecast step, e.g. ``(24, 168)``.
+    align : {'time', 'lag'}
+        Columns are the lookback's steps, oldest first (``'time'``), or, for per-step weights,
+        the lag before each forecast step (``'lag'``: column ``k`` of row ``h`` is the step
+        ``k`` steps before forecast step ``h``, blank where that step is not in the lookback),
+        so "the same hour yesterday" is one vertical line instead of a diagonal.
 
     Returns
     -------
@@ -391,6 +421,18 @@ def plot_attention(
         _check_positive(name, value)
     horizon, n_columns = values.shape
     labels, xlabel = _column_labels(n_columns, lookback, segment_length, stride)
+    if align not in ("time", "lag"):
+        raise ValueError(f"align={align!r} is invalid; expected 'time' or 'lag'.")
+    if align == "lag":
+        if lookback != n_columns:
+            raise ValueError(
+                f"align='lag' needs per-step weights and lookback= (the weights have {n_columns} "
+                f"columns, lookback={lookback}); pass align='time' for segment weights."
+            )
+        values = attention_by_lag(values)  # (H, L + H - 1), NaN outside the lookback
+        n_columns = values.shape[1]
+        labels = [f"lag {k + 1}" for k in range(n_columns)]
+        xlabel = "lag: steps before the forecast step (blank: not in the lookback)"
 
     plt = pyplot()
     from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -403,8 +445,9 @@ def plot_attention(
         fig = ax.figure
     if color_scale not in ("data", "zero"):
         raise ValueError(f"color_scale={color_scale!r} is invalid; expected 'data' or 'zero'.")
-    low = float(values.min()) if color_scale == "data" else min(0.0, float(values.min()))
-    high = max(float(values.max()), low + 1e-12)
+    low = float(np.nanmin(values))
+    low = low if color_scale == "data" else min(0.0, low)
+    high = max(float(np.nanmax(values)), low + 1e-12)
     image = ax.imshow(
         values, aspect="auto", cmap="viridis", interpolation="nearest", vmin=low, vmax=high
     )
@@ -423,7 +466,13 @@ def plot_attention(
         ticks, names = [], []
         for lag in sorted({0, *(int(m) for m in marks)}):
             column = n_columns - 1 - lag // step
-            if 0 <= column < n_columns and lag < lookback:
+            if align == "lag":
+                column = lag - 1
+                if 0 <= column < n_columns:
+                    ax.axvline(column, color="white", linewidth=0.8, linestyle="--")
+                    ticks.append(column)
+                    names.append(f"lag {lag}")
+            elif 0 <= column < n_columns and lag < lookback:
                 if lag:
                     ax.axvline(column, color="white", linewidth=0.8, linestyle="--")
                 ticks.append(column)

@@ -1,26 +1,37 @@
 """Seq2seq LSTM in which every decoder step attends over all encoder states.
 
-Design (Bahdanau et al. 2015; Luong et al. 2015; SegRNN, Lin et al. 2023; RevIN, Kim et al. 2022):
+Design (Bahdanau et al. 2015; Luong et al. 2015; See et al. 2017; SegRNN, Lin et al. 2023;
+RevIN, Kim et al. 2022):
 
 - the target is normalised per window (RevIN) and de-normalised at the output;
 - the encoder LSTM runs over segments of ``segment_length`` steps of the lookback (target,
   past covariates and the lookback part of the known-future covariates, embedded linearly).
   The default, 24, is one day of hourly data; on ETTh1 (L = H = 96) it beat 12 (test MSE about
-  0.374 against 0.380) at the price of coarser attention maps (4 columns instead of 8);
+  0.374 against 0.380);
 - the decoder LSTM starts from the encoder's final state and runs over the ``M = H / W``
   horizon segments. Its inputs are known in advance: a learned position per horizon segment
   plus the embedded known-future covariates of that segment, never its own earlier forecasts,
   so the whole decoder is one LSTM call and errors cannot compound;
-- Luong's global attention: each decoder state scores every encoder state (``"additive"``
-  Bahdanau, ``"general"`` or ``"dot"`` Luong; the last two scaled by ``1 / sqrt(D)``), and the
-  attentional state ``tanh(A [decoder state; context])`` (``A`` learned) is mapped to the ``W``
-  steps of that horizon segment. With the context computed after the decoder step the score
-  function is the only difference between the variants and nothing runs step by step;
+- attention, by default one row per horizon *step* over every lookback *step*
+  (``resolution="step"``): the query of forecast step ``h`` is its decoder state, its position
+  and its known-future covariates (the calendar: "Tuesday 08:00"); the key of lookback step
+  ``j`` is its encoder state plus its own embedded inputs (the calendar of that hour); a
+  learned bias per lag ``h + L - j`` (initially 0) lets the scores prefer lags such as a day
+  or a week directly. The context is the weighted keys, averaged over each horizon segment
+  and combined with the decoder state as in Luong's attentional layer
+  (``tanh(A [decoder state; context])``, mapped to the ``W`` steps of the segment). The same
+  weights also *copy* the lookback's normalised target into the forecast (a pointer, as in
+  See et al.'s pointer-generator), through a learned gate per horizon step that starts at 0.
+  So the attention is what makes "the same hour last week" reach the forecast, and its map
+  reads directly against the lookback's timestamps. ``resolution="segment"`` is the older,
+  coarser variant: one row per horizon segment over the encoder's segment states, no copy;
+- score functions: ``"additive"`` (Bahdanau), ``"general"`` or ``"dot"`` (Luong; scaled by
+  ``1 / sqrt(D)``). For ablations, ``"uniform"`` replaces the learned weights by ``1 / P``
+  (everything else unchanged) and ``"none"`` removes attention (a plain encoder-decoder);
 - static features are added to every encoder and decoder input.
 
 ``segment_length=1`` gives the classic per-step encoder-decoder (slower; the additive score
-then holds a ``(B, H, L, D)`` tensor). Attention rows are returned per horizon step: all steps
-of one horizon segment share the row of that segment.
+then holds a ``(B, H, L, D)`` tensor, as it does at ``resolution="step"``).
 
 Shape letters as in :mod:`tsattn.models`.
 """
@@ -47,7 +58,14 @@ from tsattn.models._layers import (
 __all__ = ["ATTENTION_SCORES", "AttentionLSTMNet"]
 
 ATTENTION_SCORES = ("additive", "dot", "general")
-AttentionScoreName = Literal["additive", "dot", "general"]
+#: Stand-ins for the ablation benchmark: equal weights over the lookback, or no attention at all.
+ABLATIONS = ("uniform", "none")
+AttentionScoreName = Literal["additive", "dot", "general", "uniform", "none"]
+RESOLUTIONS = ("step", "segment")
+#: The lag bias and the copy gate are single numbers each moved by a few hundred steps of
+#: AdamW at ~1e-3; these gains let them move as far as the weights they steer (a softmax
+#: needs logits ~ln(L) apart to concentrate).
+LAG_BIAS_GAIN, GATE_GAIN = 20.0, 10.0
 
 
 class AttentionScore(nn.Module):
@@ -74,7 +92,7 @@ class AttentionScore(nn.Module):
 
 
 class AttentionLSTMNet(nn.Module):
-    """LSTM encoder-decoder with attention over the encoder states, by lookback segment.
+    """LSTM encoder-decoder with attention over the lookback, per step (default) or segment.
 
     Parameters
     ----------
@@ -93,13 +111,17 @@ class AttentionLSTMNet(nn.Module):
     segment_length : int
         Steps per encoder and decoder segment (``W``), best about one season (24 for hourly
         data); 1 is one LSTM step per timestep.
-    attention : {"additive", "general", "dot"}
-        Score function: Bahdanau's MLP, Luong's bilinear, or the plain dot product.
+    attention : {"general", "dot", "additive", "uniform", "none"}
+        Score function: Luong's bilinear, the plain dot product, or Bahdanau's MLP; the last
+        two are ablations (equal weights; no attention).
+    resolution : {"step", "segment"}
+        Attention rows and columns per step (``P = L``; with the lag bias and the copy) or per
+        segment (``P`` lookback segments; rows shared by the steps of a horizon segment).
 
     Raises
     ------
     ValueError
-        For an unknown ``attention``.
+        For an unknown ``attention`` or ``resolution``.
 
     Examples
     --------
@@ -107,7 +129,7 @@ class AttentionLSTMNet(nn.Module):
     >>> net = AttentionLSTMNet(lookback=96, horizon=24)
     >>> forecast, weights = net(torch.randn(8, 96, 1), return_attention=True)
     >>> forecast.shape, weights.shape
-    (torch.Size([8, 24, 1]), torch.Size([8, 24, 4]))
+    (torch.Size([8, 24, 1]), torch.Size([8, 24, 96]))
     """
 
     def __init__(
@@ -125,11 +147,14 @@ class AttentionLSTMNet(nn.Module):
         revin: bool | str = True,
         segment_length: int = 24,
         attention: AttentionScoreName = "general",
+        resolution: Literal["step", "segment"] = "step",
     ) -> None:
         super().__init__()
+        if resolution not in RESOLUTIONS:
+            raise ValueError(f"Unknown resolution {resolution!r}; expected one of {RESOLUTIONS}.")
         self.lookback, self.horizon, self.segment_length = lookback, horizon, segment_length
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
-        self.n_static = n_static
+        self.n_static, self.attention, self.resolution = n_static, attention, resolution
         self.revin = make_revin(revin)
         d = hidden_size
         n_channels = 1 + n_past_covariates + n_future_covariates
@@ -151,8 +176,13 @@ class AttentionLSTMNet(nn.Module):
         between = dropout if num_layers > 1 else 0.0
         self.encoder = nn.LSTM(d, d, num_layers=num_layers, batch_first=True, dropout=between)
         self.decoder = nn.LSTM(d, d, num_layers=num_layers, batch_first=True, dropout=between)
-        self.score = AttentionScore(attention, d)
-        self.combine = nn.Linear(2 * d, d)
+        self.score = AttentionScore(attention, d) if attention not in ABLATIONS else None
+        self.steps = (
+            StepAttention(lookback, horizon, n_channels, n_future_covariates, d)
+            if resolution == "step" and attention != "none"
+            else None
+        )
+        self.combine = nn.Linear(d if attention == "none" else 2 * d, d)
         self.dropout = nn.Dropout(dropout)
         self.head = QuantileHead(
             d, steps_per_token=segment_length, horizon=horizon, n_quantiles=n_quantiles
@@ -166,11 +196,13 @@ class AttentionLSTMNet(nn.Module):
         static: Tensor | None = None,
         *,
         return_attention: bool = False,
-    ) -> Tensor | tuple[Tensor, Tensor]:
-        """Forecast ``(B, H, Q)``; with ``return_attention`` also the weights ``(B, H, P)``."""
+    ) -> Tensor | tuple[Tensor, Tensor | None]:
+        """Forecast ``(B, H, Q)``; with ``return_attention`` also the weights ``(B, H, P)``
+        (None for ``attention="none"``)."""
         check_inputs(self, past_covariates, future_covariates, static)
         loc, scale = self.revin(past_target) if self.revin is not None else (0.0, 1.0)
-        x = lookback_inputs((past_target - loc) / scale, past_covariates, future_covariates)
+        z = (past_target - loc) / scale  # (B, L, 1)
+        x = lookback_inputs(z, past_covariates, future_covariates)  # (B, L, F)
         sources = self.embed(x)  # (B, P, D)
         queries = self.positions().expand(x.shape[0], -1, -1)  # (B, M, D)
         if self.future is not None:
@@ -180,10 +212,121 @@ class AttentionLSTMNet(nn.Module):
             sources, queries = sources + context, queries + context
         memory, state = self.encoder(self.dropout(sources))  # (B, P, D)
         decoded, _ = self.decoder(self.dropout(queries), state)  # (B, M, D)
-        weights = torch.softmax(self.score(decoded, memory), dim=-1)  # (B, M, P)
-        attended = weights @ memory  # (B, M, D)
-        hidden = torch.tanh(self.combine(torch.cat([decoded, attended], dim=-1)))  # (B, M, D)
-        forecast = self.head(self.dropout(hidden)) * scale + loc  # (B, H, Q)
-        if not return_attention:
-            return forecast
-        return forecast, expand_attention(weights, self.segment_length, self.horizon)
+        weights, copy = None, 0.0
+        if self.steps is not None:
+            weights, attended, copy = self.steps(
+                decoded, memory, x, z, future_covariates, self.segment_length, self.score
+            )  # (B, H, L), (B, M, D), (B, H, 1)
+            hidden = torch.cat([decoded, attended], dim=-1)  # (B, M, 2D)
+        elif self.attention != "none":
+            weights = self._segment_weights(decoded, memory)  # (B, M, P)
+            hidden = torch.cat([decoded, weights @ memory], dim=-1)  # (B, M, 2D)
+            weights = expand_attention(weights, self.segment_length, self.horizon)  # (B, H, P)
+        else:
+            hidden = decoded  # (B, M, D)
+        hidden = torch.tanh(self.combine(hidden))  # (B, M, D)
+        forecast = (self.head(self.dropout(hidden)) + copy) * scale + loc  # (B, H, Q)
+        return (forecast, weights) if return_attention else forecast
+
+    def _segment_weights(self, decoded: Tensor, memory: Tensor) -> Tensor:
+        if self.score is None:  # uniform
+            return torch.full_like(decoded[..., :1], 1 / memory.shape[1]).expand(
+                -1, -1, memory.shape[1]
+            )  # (B, M, P)
+        return torch.softmax(self.score(decoded, memory), dim=-1)  # (B, M, P)
+
+
+class StepAttention(nn.Module):
+    """Attention of every horizon step over every lookback step, with a lag bias and a copy.
+
+    Queries: the decoder state of the step's segment, a learned position per horizon step and
+    the step's embedded known-future covariates. Keys (and values): the encoder state of the
+    lookback step's segment plus the step's own embedded inputs. Scores get a learned bias per
+    lag ``h + L - j`` (``L + H - 1`` values, initially 0). Returns the weights ``(B, H, L)``,
+    the context averaged per horizon segment ``(B, M, D)`` and the gated copy of the
+    normalised target ``(B, H, 1)`` (gate per horizon step, initially 0).
+    """
+
+    def __init__(self, lookback: int, horizon: int, n_channels: int, n_future: int, d: int):
+        super().__init__()
+        self.lookback, self.horizon = lookback, horizon
+        self.inputs = nn.Linear(n_channels, d)
+        self.future = nn.Linear(n_future, d) if n_future else None
+        self.positions = PositionEmbedding(horizon, d)
+        self.lag_bias = nn.Parameter(torch.zeros(lookback + horizon - 1))
+        lag = torch.arange(horizon)[:, None] + lookback - torch.arange(lookback)[None]  # 1..
+        self.register_buffer("lag_index", lag - 1, persistent=False)  # (H, L)
+        self.gate = nn.Parameter(torch.zeros(horizon, 1))
+
+    def forward(
+        self,
+        decoded: Tensor,
+        memory: Tensor,
+        x: Tensor,
+        z: Tensor,
+        future_covariates: Tensor | None,
+        segment_length: int,
+        score: AttentionScore | None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        L, H, W = self.lookback, self.horizon, segment_length
+        if score is None:  # uniform
+            weights = torch.full_like(x[:, :1, :1], 1 / L).expand(-1, H, L)  # (B, H, L)
+        else:
+            bias = LAG_BIAS_GAIN * self.lag_bias[self.lag_index]  # (H, L)
+            queries = self._queries(decoded, future_covariates, W, score)  # (B, H, D)
+            weights = torch.softmax(self._scores(score, queries, memory, x, W) + bias, dim=-1)
+        # the keys are memory[segment of j] + inputs(x_j), and each row of weights sums to 1:
+        # weights @ keys = (weights per segment) @ memory + inputs(weights @ x), without ever
+        # building the (B, L, D) keys
+        per_segment = _to_segments(weights, memory.shape[1], W)  # (B, H, P)
+        attended = per_segment @ memory + self.inputs(weights @ x)  # (B, H, D)
+        pad = decoded.shape[1] * W - H  # the last horizon segment's steps beyond H
+        if pad:
+            attended = torch.cat([attended, attended[:, -1:].expand(-1, pad, -1)], dim=1)
+        context = attended.unflatten(1, (decoded.shape[1], W)).mean(dim=2)  # (B, M, D)
+        return weights, context, GATE_GAIN * self.gate * (weights @ z)  # ..., (B, H, 1)
+
+    def _queries(
+        self, decoded: Tensor, future_covariates: Tensor | None, W: int, score: AttentionScore
+    ) -> Tensor:
+        """``(B, H, D)`` queries: decoder state of the step's segment + step position + the
+        step's embedded known-future covariates; for the bilinear score already multiplied by
+        its matrix, each part on its own (``M`` segments, ``H`` positions), never ``B * H`` rows.
+        """
+        H = self.horizon
+        project = score.query if score.kind == "general" else None
+        positions = self.positions()  # (H, D)
+        if project is not None:
+            decoded, positions = project(decoded), project(positions)  # (B, M, D), (H, D)
+        queries = decoded.repeat_interleave(W, dim=1)[:, :H] + positions  # (B, H, D)
+        if self.future is not None:
+            weight, bias = self.future.weight, self.future.bias  # (D, Cf), (D,)
+            if project is not None:
+                weight, bias = project.weight @ weight, project.weight @ bias
+            queries = queries + nn.functional.linear(future_covariates[:, -H:], weight, bias)
+        return queries
+
+    def _scores(
+        self, score: AttentionScore, queries: Tensor, memory: Tensor, x: Tensor, W: int
+    ) -> Tensor:
+        """``(B, H, L)`` scores of the queries against the keys ``memory[seg(j)] + inputs(x_j)``.
+
+        Bilinear scores split over the sum (``q.k = q.memory + (q A).x + q.b``), which costs
+        ``(B, H, P + F)`` products instead of ``(B, H, L, D)``; the additive score needs the keys.
+        ``queries`` are those of :meth:`_queries` (projected for the ``general`` score).
+        """
+        L = self.lookback
+        if score.kind == "additive":
+            keys = memory.repeat_interleave(W, dim=1)[:, -L:] + self.inputs(x)  # (B, L, D)
+            return score(queries, keys)
+        q = queries  # (B, H, D)
+        by_segment = (q @ memory.transpose(1, 2)).repeat_interleave(W, dim=2)[..., -L:]
+        by_input = (q @ self.inputs.weight) @ x.transpose(1, 2) + (q @ self.inputs.bias)[..., None]
+        return (by_segment + by_input) / score.temperature  # (B, H, L)
+
+
+def _to_segments(weights: Tensor, n_segments: int, W: int) -> Tensor:
+    """Sum ``(B, H, L)`` step weights over the end-aligned segments of ``W`` steps: ``(B, H, P)``."""
+    pad = n_segments * W - weights.shape[-1]  # the first segment's padded front
+    weights = nn.functional.pad(weights, (pad, 0))  # (B, H, P * W)
+    return weights.unflatten(-1, (n_segments, W)).sum(dim=-1)  # (B, H, P)
