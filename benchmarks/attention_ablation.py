@@ -1,6 +1,6 @@
 """Does the attention LSTM's attention do work? The network against its own ablations.
 
-    python benchmarks/attention_ablation.py [--datasets traffic,trondheim_traffic,weather,ETTh1]
+    python benchmarks/attention_ablation.py [--datasets traffic,trondheim_traffic,weather,ETTh1,stock]
         [--variants step,uniform,none,segment] [--seeds 0,1,2] [--epochs 10] [--data-dir DIR]
 
 Variants of ``AttentionLSTMForecaster`` (``model_options``), everything else at its defaults
@@ -18,7 +18,8 @@ Protocol as the demo's (``tsattn demo``): fit once on every series without its l
 (``backtest(refit=None)``), MASE against the in-sample seasonal naive. For every variant with
 attention, over the forecasts of the backtest's first origin: the entropy of the weights
 relative to the uniform one's (1 = uniform) and the mass at the seasonal lags (±1 step, by lag
-before each forecast step; uniform would give ``3 / L`` each). Training is limited by epochs,
+before each forecast step, normalised over the ``L + H - 1`` lags; uniform weights give
+``3 / (L + H - 1)`` each). Training is limited by epochs,
 so the MASE figures do not depend on the machine; seconds do.
 """
 
@@ -43,6 +44,7 @@ SETTINGS = {
     "trondheim_traffic": {"lookback": 168, "n_windows": 14, "history": 24 * 91, "lags": (24, 168)},
     "weather": {"lookback": 60, "n_windows": 20, "history": None, "lags": (7, 28)},
     "ETTh1": {"lookback": 168, "n_windows": 14, "history": 24 * 182, "lags": (24, 168)},
+    "stock": {"lookback": 60, "n_windows": 20, "history": 1500, "lags": (5, 20)},
 }
 VARIANTS = {
     "step": {},

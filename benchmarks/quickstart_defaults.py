@@ -1,7 +1,9 @@
-"""Default training budget: fit time and accuracy of ``max_epochs`` 50 (old) vs 20 (new default).
+"""Default training budget: fit time and accuracy at several ``max_epochs`` per network.
 
     python benchmarks/quickstart_defaults.py [--models AttentionLSTMForecaster,LSTMForecaster]
         [--datasets stock,weather,traffic] [--epochs 50,20] [--threads 2]
+
+(``--epochs default`` is ``max_epochs=None``: the network's own budget.)
 
 For every domain dataset and network, all other settings at their defaults (horizon and
 lookback from the dataset, ``random_state=0``): the time of one ``fit`` on the whole dataset
@@ -43,7 +45,7 @@ def main() -> None:
             n_windows=n_windows,
         ).summary()["mase"]
         for model in args.models.split(","):
-            for epochs in (int(e) for e in args.epochs.split(",")):
+            for epochs in (None if e == "default" else int(e) for e in args.epochs.split(",")):
 
                 def make(model=model, epochs=epochs, data=data):
                     cls = getattr(tsattn, model)
@@ -60,7 +62,7 @@ def main() -> None:
                 fit_seconds = time.perf_counter() - start
                 mase = tsattn.backtest(make(), df, n_windows=n_windows).summary()["mase"]
                 print(
-                    f"{name:<8} {model:<24} {epochs:>6} {fit_seconds:7.1f} {mase:7.3f}  "
+                    f"{name:<8} {model:<24} {epochs or 'default':>6} {fit_seconds:7.1f} {mase:7.3f}  "
                     f"({snaive:.3f})",
                     flush=True,
                 )

@@ -109,6 +109,20 @@ def test_refit_with_val_trains_on_the_whole_history_for_the_best_epoch_count():
     assert not np.allclose(plain["y_pred"], again["y_pred"])
 
 
+@pytest.mark.parametrize(
+    ("cls", "epochs"), [(neural.AttentionLSTMForecaster, 20), (neural.LinearForecaster, 50)]
+)
+def test_max_epochs_none_is_the_networks_own_budget(cls, epochs):
+    assert cls().max_epochs is None and cls.default_max_epochs == epochs
+    params = {**FAST, "max_epochs": None, "patience": None, "refit_with_val": False}
+    params.pop("hidden_size")
+    est = cls(**params).fit(frame({"a": 60}))
+    assert len(est.training_history_.epochs) == epochs
+    assert est.training_history_.stop_reason == f"max_epochs={epochs} reached"
+    with pytest.raises(ValueError, match="max_epochs"):
+        cls(max_epochs=0).fit(frame({"a": 60}))
+
+
 def test_refit_with_val_is_checked():
     with pytest.raises(ValueError, match=r"refit_with_val='yes' is invalid"):
         neural.LSTMForecaster(**FAST, refit_with_val="yes").fit(frame({"a": 100}))

@@ -466,10 +466,9 @@ def plot_attention(
         ticks, names = [], []
         for lag in sorted({0, *(int(m) for m in marks)}):
             column = n_columns - 1 - lag // step
-            if align == "lag":
+            if align == "lag":  # a tick only: a line would hide the attention along that lag
                 column = lag - 1
                 if 0 <= column < n_columns:
-                    ax.axvline(column, color="white", linewidth=0.8, linestyle="--")
                     ticks.append(column)
                     names.append(f"lag {lag}")
             elif 0 <= column < n_columns and lag < lookback:
