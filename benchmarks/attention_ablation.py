@@ -2,9 +2,12 @@
 
     python benchmarks/attention_ablation.py [--datasets traffic,trondheim_traffic,weather,ETTh1,stock]
         [--variants step,uniform,none,segment] [--seeds 0,1,2] [--epochs 10] [--data-dir DIR]
+        [--model attention_lstm | transformer]
 
 Variants of ``AttentionLSTMForecaster`` (``model_options``), everything else at its defaults
-apart from the lookback and an epoch budget, same seeds:
+apart from the lookback and an epoch budget, same seeds (for ``--model transformer``:
+``step``, its lag attention on top, the default; ``uniform``; and ``none``, the Transformer
+with its patch cross-attention only, as before):
 
 - ``step``: the default, per-step attention with the lag bias and the copy;
 - ``uniform``: the same network with the weights replaced by ``1 / L`` (what attention adds
@@ -52,9 +55,13 @@ VARIANTS = {
     "none": {"attention": "none"},
     "segment": {"resolution": "segment"},
 }
+MODELS = {
+    "attention_lstm": tsattn.AttentionLSTMForecaster,
+    "transformer": tsattn.TransformerForecaster,
+}
 
 
-def run(name: str, variant: str, seed: int, epochs: int, data_dir: str | None) -> dict:
+def run(name: str, variant: str, seed: int, epochs: int, data_dir: str | None, model: str) -> dict:
     settings = SETTINGS[name]
     data = load(name, data_dir=data_dir)
     df = data.df[["unique_id", "ds", "y"]]
@@ -63,7 +70,7 @@ def run(name: str, variant: str, seed: int, epochs: int, data_dir: str | None) -
     held_out = settings["n_windows"] * data.horizon
     groups = df.groupby("unique_id", sort=False)
     train = df[groups.cumcount() < groups["y"].transform("size") - held_out]
-    est = tsattn.AttentionLSTMForecaster(
+    est = MODELS[model](
         horizon=data.horizon,
         lookback=settings["lookback"],
         max_epochs=epochs,
@@ -79,7 +86,7 @@ def run(name: str, variant: str, seed: int, epochs: int, data_dir: str | None) -
     )
     row = {"dataset": name, "variant": variant, "seed": seed, "fit_s": seconds}
     row["mase"] = float(result.summary()["mase"])
-    if variant != "none":
+    if variant != "none" or model == "transformer":  # its "none" keeps the patch attention
         weights = est.predict_attention(train)  # (S, H, P)
         p = weights.shape[-1]
         entropy = -(weights * np.log(np.clip(weights, 1e-12, None))).sum(-1)  # (S, H)
@@ -94,6 +101,7 @@ def run(name: str, variant: str, seed: int, epochs: int, data_dir: str | None) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="attention_lstm")
     parser.add_argument("--datasets", default=",".join(SETTINGS))
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seeds", default="0,1,2")
@@ -108,7 +116,7 @@ def main() -> None:
     for name in args.datasets.split(","):
         for variant in args.variants.split(","):
             for seed in (int(s) for s in args.seeds.split(",")):
-                row = run(name, variant, seed, args.epochs, args.data_dir)
+                row = run(name, variant, seed, args.epochs, args.data_dir, args.model)
                 rows.append(row)
                 extra = " ".join(
                     f"{k} {v:.3f}" for k, v in row.items() if k.startswith(("entropy", "lag"))

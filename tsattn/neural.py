@@ -341,9 +341,9 @@ class NeuralForecaster(BaseForecaster):
         ``P`` is what the network attends over: the attention LSTM's ``L`` lookback steps
         (oldest first; column ``j`` is the step ``L - j`` steps before the last observed one:
         :func:`tsattn.plotting.attention_by_lag` re-indexes by lag before each forecast step,
-        ``plot_attention(align="lag")`` draws it), or lookback segments (the Transformer's
-        patches, ``resolution="segment"``). Raises ``ValueError`` for a network without
-        attention.
+        ``plot_attention(align="lag")`` draws it; the Transformer's lag attention alike), or
+        lookback segments (``resolution="segment"``; the Transformer's patches with
+        ``attention="none"``). Raises ``ValueError`` for a network without attention.
         """
         panel, future = self.predict_inputs(df, X_future)
         windows, _ = self.last_windows(panel, future)
@@ -618,7 +618,8 @@ class LSTMForecaster(NeuralForecaster):
 
 
 class TransformerForecaster(NeuralForecaster):
-    """Temporal Transformer over lookback segments with horizon queries (see ``TransformerNet``)."""
+    """Temporal Transformer over lookback segments with horizon queries and a per-step lag
+    attention on top (see ``TransformerNet``)."""
 
     model_name = "transformer"
 

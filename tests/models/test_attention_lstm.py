@@ -7,7 +7,7 @@ import torch
 
 import tsattn
 from tsattn.models import AttentionLSTMNet
-from tsattn.models.attention_lstm import ABLATIONS, ATTENTION_SCORES, LAG_BIAS_GAIN
+from tsattn.models._attention import ABLATIONS, ATTENTION_SCORES, LAG_BIAS_GAIN
 from tsattn.plotting import attention_by_lag
 
 
@@ -35,7 +35,7 @@ def test_step_weights_and_context_equal_those_of_the_explicit_queries_and_keys(a
         steps.lag_bias.normal_()
     decoded, memory = torch.randn(3, 1, 128), torch.randn(3, 2, 128)  # 24-step segments
     x, z, future = torch.randn(3, 30, 3), torch.randn(3, 30, 1), torch.randn(3, 50, 2)
-    weights, context, _ = steps(decoded, memory, x, z, future, W, net.score)
+    weights, context, _ = steps(decoded, memory, x, z, future, net.score)
     # the textbook computation, with the (B, H, D) queries and (B, L, D) keys built in full
     queries = decoded.repeat_interleave(W, dim=1)[:, :20] + steps.positions()
     queries = queries + steps.future(future[:, -20:])

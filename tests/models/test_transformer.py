@@ -1,16 +1,38 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
 from tsattn.models import TransformerNet
+from tsattn.models._attention import StepAttention
 
 
-def test_attention_has_one_column_per_lookback_segment() -> None:
-    net = TransformerNet(lookback=96, horizon=24).eval()  # segments of 24 every 12 steps: 7
+def test_the_lag_attention_has_one_column_per_lookback_step() -> None:
+    net = TransformerNet(lookback=96, horizon=24).eval()
     forecast, weights = net(torch.randn(3, 96, 1), return_attention=True)
     assert forecast.shape == (3, 24, 1)
+    assert weights.shape == (3, 24, 96)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 24))
+
+
+def test_without_it_the_cross_attention_has_one_column_per_lookback_segment() -> None:
+    net = TransformerNet(lookback=96, horizon=24, attention="none").eval()  # 24 every 12: 7
+    _, weights = net(torch.randn(3, 96, 1), return_attention=True)
     assert weights.shape == (3, 24, 7)
     torch.testing.assert_close(weights.sum(-1), torch.ones(3, 24))
+    uniform = TransformerNet(lookback=96, horizon=24, attention="uniform").eval()
+    _, weights = uniform(torch.randn(3, 96, 1), return_attention=True)
+    torch.testing.assert_close(weights, torch.full((3, 24, 96), 1 / 96))
+    with pytest.raises(ValueError, match="Unknown attention 'cross'"):
+        TransformerNet(lookback=96, horizon=24, attention="cross")
+
+
+def test_each_step_keys_on_the_last_overlapping_patch_that_holds_it() -> None:
+    # 33 steps in patches of 12 every 6: 5 patches over 36 padded steps (3 padded in front);
+    # patch p holds padded steps 6p ... 6p + 11, so step j is last held by (j + 3) // 6
+    steps = StepAttention(33, 5, n_channels=1, n_future=0, d=8, segment_length=12, stride=6)
+    assert steps.segment_of.tolist() == [0] * 3 + [1] * 6 + [2] * 6 + [3] * 6 + [4] * 12
+    assert steps.segment_onehot.sum(0).tolist() == [3, 6, 6, 6, 12]
 
 
 def test_per_step_tokens() -> None:

@@ -18,17 +18,29 @@ Design (Nie et al. 2023, PatchTST; Vaswani et al. 2017; RevIN, Kim et al. 2022):
   0.34 after 4 epochs);
 - defaults: segments of one day of hourly data every half day (24 / 12), which on ETTh1
   (L = H = 96) beat PatchTST's patches of 16 every 8 (test MSE about 0.376 against 0.385);
-- the cross-attention weights of the last decoder layer, averaged over heads, are returned on
-  request and expanded to one row per horizon step. Cross-attention has no attention dropout
-  so that those rows always sum to 1; dropout acts on every residual branch instead.
+- on top, by default (``attention="step"``), the per-step lag attention of the attention
+  LSTM (:class:`tsattn.models._attention.StepAttention`): every horizon step attends over
+  every lookback step (keys: the encoder state of the last patch holding the step plus the
+  step's own inputs; a learned bias per lag; bilinear scores), its context is added to the
+  decoder output of its segment and a gated copy of the attended values to the forecast.
+  Its weights ``(B, H, L)`` are the ones returned on request: on hourly traffic they sit on
+  the same hour yesterday and last week, where the patch cross-attention stayed near
+  uniform. ``attention="uniform"`` gives that head equal weights and ``"none"`` removes it
+  (the earlier network: then the cross-attention weights of the last decoder layer,
+  averaged over heads and expanded to one row per horizon step, are returned).
+  Cross-attention has no attention dropout so that its rows always sum to 1; dropout acts
+  on every residual branch instead.
 
 Shape letters as in :mod:`tsattn.models`.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import Tensor, nn
 
+from tsattn.models._attention import AttentionScore, StepAttention
 from tsattn.models._layers import (
     PositionEmbedding,
     QuantileHead,
@@ -95,7 +107,10 @@ class TransformerNet(nn.Module):
     n_heads : int
         Attention heads; must divide ``hidden_size``.
     num_decoder_layers : int
-        Decoder layers, at least 1; attention comes from the last.
+        Decoder layers, at least 1; the cross-attention returned with ``attention="none"``
+        comes from the last.
+    attention : {"step", "uniform", "none"}
+        The per-step lag attention on top (default), the same with equal weights, or none.
 
     Examples
     --------
@@ -103,7 +118,7 @@ class TransformerNet(nn.Module):
     >>> net = TransformerNet(lookback=96, horizon=24)
     >>> forecast, weights = net.eval()(torch.randn(8, 96, 1), return_attention=True)
     >>> forecast.shape, weights.shape
-    (torch.Size([8, 24, 1]), torch.Size([8, 24, 7]))
+    (torch.Size([8, 24, 1]), torch.Size([8, 24, 96]))
     """
 
     def __init__(
@@ -123,8 +138,13 @@ class TransformerNet(nn.Module):
         stride: int = 12,
         n_heads: int = 4,
         num_decoder_layers: int = 1,
+        attention: Literal["step", "uniform", "none"] = "step",
     ) -> None:
         super().__init__()
+        if attention not in ("step", "uniform", "none"):
+            raise ValueError(
+                f"Unknown attention {attention!r}; expected one of ['none', 'step', 'uniform']."
+            )
         self.lookback, self.horizon, self.segment_length = lookback, horizon, segment_length
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
         self.n_static = n_static
@@ -158,6 +178,14 @@ class TransformerNet(nn.Module):
         self.decoder = nn.ModuleList(
             DecoderLayer(d, n_heads, 2 * d, dropout) for _ in range(num_decoder_layers)
         )
+        self.steps = (
+            StepAttention(
+                lookback, horizon, n_channels, n_future_covariates, d, segment_length, stride
+            )
+            if attention != "none"
+            else None
+        )
+        self.score = AttentionScore("general", d) if attention == "step" else None
         self.norm = nn.LayerNorm(d)
         self.head = QuantileHead(
             d, steps_per_token=segment_length, horizon=horizon, n_quantiles=n_quantiles
@@ -175,7 +203,8 @@ class TransformerNet(nn.Module):
         """Forecast ``(B, H, Q)``; with ``return_attention`` also the weights ``(B, H, P)``."""
         check_inputs(self, past_covariates, future_covariates, static)
         loc, scale = self.revin(past_target) if self.revin is not None else (0.0, 1.0)
-        x = lookback_inputs((past_target - loc) / scale, past_covariates, future_covariates)
+        z = (past_target - loc) / scale  # (B, L, 1)
+        x = lookback_inputs(z, past_covariates, future_covariates)  # (B, L, F)
         sources = self.embed(x) + self.source_positions()  # (B, P, D)
         seed = self.seed(x[..., 0]).view(x.shape[0], self.n_queries, -1)  # (B, M, D)
         queries = self.query_positions() + seed  # (B, M, D)
@@ -188,7 +217,13 @@ class TransformerNet(nn.Module):
         queries = self.dropout(queries)
         for layer in self.decoder:
             queries, weights = layer(queries, memory)  # (B, M, D), (B, M, P)
-        forecast = self.head(self.norm(queries)) * scale + loc  # (B, H, Q)
-        if not return_attention:
-            return forecast
-        return forecast, expand_attention(weights, self.segment_length, self.horizon)
+        copy = 0.0
+        if self.steps is not None:
+            weights, context, copy = self.steps(
+                queries, memory, x, z, future_covariates, self.score
+            )  # (B, H, L), (B, M, D), (B, H, 1)
+            queries = queries + context
+        else:
+            weights = expand_attention(weights, self.segment_length, self.horizon)  # (B, H, P)
+        forecast = (self.head(self.norm(queries)) + copy) * scale + loc  # (B, H, Q)
+        return (forecast, weights) if return_attention else forecast
