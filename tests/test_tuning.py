@@ -170,11 +170,7 @@ def test_integer_time_spaces_build_on_the_horizon(tmp_path):
 
 def test_default_search_space_options_are_the_networks_own():
     spaces = {name: default_search_space(name, season_length=24) for name in tsattn.ESTIMATORS}
-    assert spaces["attention_lstm"].distributions["attention"].choices == (
-        "general",
-        "dot",
-        "additive",
-    )
+    assert spaces["attention_lstm"].distributions["attention"].choices == ("general", "dot")
     assert spaces["transformer"].distributions["n_heads"].choices == (1, 2, 4, 8)
     assert spaces["lstm"].distributions["segment_length"].choices == (12, 24, 48)
     assert spaces["lstm"].distributions["lookback"].choices == (24, 48, 96, 168, 336)

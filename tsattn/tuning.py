@@ -56,8 +56,8 @@ lstm,             ``learning_rate`` log-uniform 1e-4..1e-2, ``batch_size`` {64, 
 attention_lstm,   ``lookback`` (above), ``dropout`` uniform 0..0.3, ``hidden_size``
 transformer       {32, 64, 128, 256}, ``num_layers`` 1..3, ``segment_length``
                   {base/2, base, 2 base} (at most the lookback); attention_lstm: ``attention``
-                  {general, dot, additive}; transformer: ``n_heads`` {1, 2, 4, 8} and
-                  ``stride = segment_length // 2``
+                  {general, dot} (additive per step: a B x H x L x D tensor); transformer:
+                  ``n_heads`` {1, 2, 4, 8} and ``stride = segment_length // 2``
 linear            ``learning_rate``, ``batch_size``, ``lookback``, ``dropout`` as above;
                   ``kernel_size`` {5, 13, 25, 49}
 ets               ``trend`` {add, None}, ``damped_trend`` {True, False}, ``seasonal``
@@ -291,7 +291,8 @@ def _network_space(net: str, base: int, max_lookback: int | None, fixed: dict):
             sorted({max(1, base // 2), base, 2 * base})
         )
     if net == "attention_lstm":
-        dists["attention"] = CategoricalDistribution(["general", "dot", "additive"])
+        # not "additive": per step it builds a (batch, H, L, D) tensor, slow and large on CPU
+        dists["attention"] = CategoricalDistribution(["general", "dot"])
     if net == "transformer":
         width = fixed.get("hidden_size")
         heads = [h for h in (1, 2, 4, 8) if width is None or width % h == 0]
