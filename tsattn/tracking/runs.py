@@ -384,12 +384,17 @@ def _log_plots(run: RunLog, est: Any) -> None:
         except ValueError:  # a network without attention
             return
         params = _network_settings(est)
-        segment = params.get("segment_length") if weights.shape[-1] != est.lookback else None
+        per_step = weights.shape[-1] == est.lookback  # then read by lag before each step
+        segment = None if per_step else params.get("segment_length")
         stride = params.get("stride") if segment else None
-        run.figure(
-            plot_attention(weights, lookback=est.lookback, segment_length=segment, stride=stride),
-            "attention.png",
+        figure = plot_attention(
+            weights,
+            lookback=est.lookback,
+            segment_length=segment,
+            stride=stride,
+            align="lag" if per_step else "time",
         )
+        run.figure(figure, "attention.png")
 
 
 def _network_settings(est: Any) -> dict[str, Any]:
