@@ -400,3 +400,23 @@ def test_a_naive_as_of_is_read_in_the_zone_of_aware_data(tmp_path):
     out = pd.read_parquet(tmp_path / "out")
     assert out["ds"].iloc[0] == pd.Timestamp("2024-03-10T13:00", tz="Europe/Berlin")
     assert list(out["y_pred"]) == [13.0, 14.0, 15.0, 16.0, 17.0, 18.0]
+
+
+def test_a_refit_on_an_exchange_calendar_forecasts_sessions_only(tmp_path):
+    pytest.importorskip("exchange_calendars", reason="the optional tsattn[calendars] extra")
+    days = pd.bdate_range("2024-06-03", "2024-07-03")
+    days = days[days != "2024-06-19"]  # Juneteenth: the NYSE is closed
+    data = pd.DataFrame({"unique_id": "a", "ds": days, "y": np.arange(len(days), dtype=float)})
+    (tmp_path / "data").mkdir()
+    data.to_parquet(tmp_path / "data" / "prices.parquet", index=False)
+    sections = {
+        "job": {"name": "prices"},
+        "input": {"path": "data/*.parquet", "freq": "XNYS"},
+        "model": {"uri": "fitted", "estimator": "naive", "params": {"horizon": 3}},
+        "output": {"path": "out"},
+    }
+    record = run_job(write_job(tmp_path, **sections), quiet=True)
+    assert record.model["refit"] is True
+    out = pd.read_parquet(tmp_path / "out")
+    assert list(out["ds"]) == list(pd.to_datetime(["2024-07-05", "2024-07-08", "2024-07-09"]))
+    assert tsattn.load(tmp_path / "fitted").freq_ == "XNYS"
