@@ -48,6 +48,8 @@ SETTINGS = {
     "weather": {"lookback": 60, "n_windows": 20, "history": None, "lags": (7, 28)},
     "ETTh1": {"lookback": 168, "n_windows": 14, "history": 24 * 182, "lags": (24, 168)},
     "stock": {"lookback": 60, "n_windows": 20, "history": 1500, "lags": (5, 20)},
+    # Jena, 10-minute steps, 21 channels: two days of lookback, the last four weeks
+    "weather_jena": {"lookback": 288, "n_windows": 7, "history": 144 * 28, "lags": (144, 288)},
 }
 VARIANTS = {
     "step": {},
