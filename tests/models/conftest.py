@@ -42,3 +42,28 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def fit_weekly_pattern():
+    """Fit a forecaster class (H=7, L=28, small) on 1500 steps of a noisy period-7 pattern."""
+
+    def fit(cls):
+        import numpy as np
+        import pandas as pd
+
+        rng = np.random.default_rng(0)
+        n = 1500
+        y = 2 * rng.normal(size=7)[np.arange(n) % 7] + 0.3 * rng.normal(size=n)
+        return cls(
+            horizon=7,
+            lookback=28,
+            hidden_size=16,
+            batch_size=64,
+            max_epochs=10,
+            refit_with_val=False,
+            random_state=0,
+            verbose=0,
+        ).fit(pd.DataFrame({"ds": np.arange(n), "y": y}))
+
+    return fit

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -84,20 +83,8 @@ def test_unknown_attention_or_resolution_is_rejected() -> None:
         AttentionLSTMNet(lookback=24, horizon=12, resolution="hour")
 
 
-def test_attention_learns_the_seasonal_lags_of_a_weekly_pattern():
-    rng = np.random.default_rng(0)
-    n = 1500
-    y = 2 * rng.normal(size=7)[np.arange(n) % 7] + 0.3 * rng.normal(size=n)  # period 7
-    est = tsattn.AttentionLSTMForecaster(
-        horizon=7,
-        lookback=28,
-        hidden_size=16,
-        batch_size=64,
-        max_epochs=10,
-        refit_with_val=False,
-        random_state=0,
-        verbose=0,
-    ).fit(pd.DataFrame({"ds": np.arange(n), "y": y}))
+def test_attention_learns_the_seasonal_lags_of_a_weekly_pattern(fit_weekly_pattern):
+    est = fit_weekly_pattern(tsattn.AttentionLSTMForecaster)
     by_lag = np.nanmean(attention_by_lag(est.predict_attention()[0]), axis=0)  # lag 1, 2, ...
     seasonal = by_lag[[6, 13, 20, 27]].sum()  # lags 7, 14, 21, 28
     assert seasonal > 0.5, by_lag.round(3)  # evenly spread: 4 / 28 = 0.14

@@ -1,4 +1,4 @@
-"""LSTM over segments of the lookback with a direct multi-horizon head (SegRNN-style encoder).
+"""LSTM over segments of the lookback with a direct multi-horizon head and a lag mixture.
 
 Design (Lin et al. 2023, SegRNN; Kim et al. 2022, RevIN):
 
@@ -11,7 +11,13 @@ Design (Lin et al. 2023, SegRNN; Kim et al. 2022, RevIN):
 - past and known-future covariates over the lookback join the target inside each segment;
 - the head maps the last hidden state to all ``H`` steps at once (no error feedback); the
   known-future covariates over the horizon are summarised linearly into that state first, and
-  static features are added to every input segment.
+  static features are added to every input segment;
+- a lag mixture (:class:`tsattn.models._lags.LagMixture`, on by default) adds to each forecast
+  step a gated, softmax-weighted copy of the lookback's values, weighted by lag from the last
+  hidden state and that step's calendar. A linear head over one state cannot choose "the same
+  hour yesterday on a weekday, last week after a weekend": that needs the step's calendar and
+  the lookback's values multiplied. On Trondheim traffic (issue 13) it took the LSTM from
+  MASE 0.57 to about 0.40 on validation; ``lag_mixture=False`` is the plain SegRNN head.
 
 Shape letters as in :mod:`tsattn.models`.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from tsattn.models._lags import LagMixture
 from tsattn.models._layers import (
     QuantileHead,
     SegmentEmbedding,
@@ -51,6 +58,8 @@ class LSTMNet(nn.Module):
     segment_length : int
         Steps per LSTM input segment (``W``), best about one season (24 for hourly data); 1 is
         one LSTM step per timestep. A lookback that it does not divide is padded at the front.
+    lag_mixture : bool
+        Add the lag mixture's copy of the lookback to the head's forecast (module docstring).
 
     Examples
     --------
@@ -74,6 +83,7 @@ class LSTMNet(nn.Module):
         dropout: float = 0.3,
         revin: bool | str = True,
         segment_length: int = 24,
+        lag_mixture: bool = True,
     ) -> None:
         super().__init__()
         self.lookback, self.horizon, self.segment_length = lookback, horizon, segment_length
@@ -99,6 +109,11 @@ class LSTMNet(nn.Module):
         self.head = QuantileHead(
             hidden_size, steps_per_token=horizon, horizon=horizon, n_quantiles=n_quantiles
         )
+        self.lags = (
+            LagMixture(lookback, horizon, hidden_size, n_future_covariates, dropout)
+            if lag_mixture
+            else None
+        )
 
     def forward(
         self,
@@ -112,14 +127,16 @@ class LSTMNet(nn.Module):
         """Forecast ``(B, H, Q)`` from ``past_target`` ``(B, L, 1)``; no attention (``None``)."""
         check_inputs(self, past_covariates, future_covariates, static)
         loc, scale = self.revin(past_target) if self.revin is not None else (0.0, 1.0)
-        x = lookback_inputs((past_target - loc) / scale, past_covariates, future_covariates)
+        z = (past_target - loc) / scale  # (B, L, 1)
+        x = lookback_inputs(z, past_covariates, future_covariates)
         tokens = self.embed(x)  # (B, P, D)
         if self.static is not None:
             tokens = tokens + self.static(static)[:, None]  # (B, P, D)
         _, (h, _) = self.lstm(tokens)  # h: (num_layers, B, D)
         state = h[-1]  # (B, D)
+        copy = self.lags(state, z, future_covariates)[0] if self.lags is not None else 0.0
         if self.future is not None:
             horizon_covariates = future_covariates[:, -self.horizon :].flatten(1)  # (B, H * Cf)
             state = state + self.future(horizon_covariates)  # (B, D)
-        forecast = self.head(self.dropout(state)[:, None]) * scale + loc  # (B, H, Q)
+        forecast = (self.head(self.dropout(state)[:, None]) + copy) * scale + loc  # (B, H, Q)
         return (forecast, None) if return_attention else forecast
