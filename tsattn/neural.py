@@ -78,8 +78,8 @@ class NeuralForecaster(BaseForecaster):
         the best number of epochs, as NeuralForecast's ``refit_with_val``; a second training.
     max_val_windows : int, optional
         Validation windows per epoch (an evenly spread subset, fixed across epochs); None: all.
-    loss : {'mse', 'mae', 'huber', 'quantile'}
-        Training loss (``'quantile'`` is implied by ``quantiles``).
+    loss : {'mae', 'mse', 'huber', 'quantile'}
+        Training loss (``'quantile'`` is implied by ``quantiles``); MAE fits the median (MASE).
     quantiles : list of float, optional
         Train quantile outputs at these levels (the median is added for ``y_pred``).
     scaler : {'standard', 'robust', 'minmax', None}
@@ -134,7 +134,7 @@ class NeuralForecaster(BaseForecaster):
         val_size: float = 0.2,
         refit_with_val: bool = True,
         max_val_windows: int | None = 10_000,
-        loss: str = "mse",
+        loss: str = "mae",
         quantiles: Sequence[float] | None = None,
         scaler: str | None = "standard",
         revin: bool | str = "last",
