@@ -65,3 +65,18 @@ def test_the_lstm_learns_to_copy_the_seasonal_lags_of_a_weekly_pattern(fit_weekl
     # evenly spread: 4 / 28 = 0.14; the LSTM's own head also fits this pattern, so the
     # mixture need not be sharp (0.30 after 10 epochs), only clearly seasonal
     assert seasonal > 0.25, weights.round(decimals=3)
+
+
+def test_the_lag_logits_equal_those_of_the_whole_output_layer() -> None:
+    torch.manual_seed(0)
+    lookback, horizon = 20, 9
+    mixture = LagMixture(lookback, horizon, d_model=8, n_future_covariates=2)
+    state, z, future = torch.randn(3, 8), torch.randn(3, lookback, 1), torch.randn(3, 29, 2)
+    copy, weights = mixture(state, z, future)
+    # textbook: every lag's logit for every step, then pick lag h + L - j for lookback step j
+    hidden = mixture.state(state)[:, None] + mixture.positions() + mixture.calendar(future[:, -9:])
+    out = mixture.out(torch.nn.functional.gelu(hidden))  # (B, H, 1 + L + H - 1)
+    lags = torch.arange(horizon)[:, None] + lookback - torch.arange(lookback)[None]  # (H, L)
+    expected = torch.softmax(out[:, torch.arange(horizon)[:, None], lags], dim=-1)
+    torch.testing.assert_close(weights, expected)
+    torch.testing.assert_close(copy, out[..., :1] * (expected @ z))
