@@ -19,12 +19,11 @@ class LagMixture(nn.Module):
     Forecast step ``h`` (0-based) sees lookback step ``j`` at lag ``h + L - j``. The weights
     come from a small MLP (one hidden layer) of the network's summary state, the step's
     position and the step's known-future covariates (its calendar), one logit per lag
-    ``1 .. L + H - 1``. So the network can learn "the
-    same hour yesterday on a weekday, the same hour last week after a weekend" — a choice that
-    a linear head over one hidden state cannot make, since it needs the calendar of each
-    forecast step and the lookback's values multiplied, not added. Unlike attention it has no
-    keys: which lag to copy depends on the state and the step, not on matching lookback
-    contents. The copy is ``gate_h * sum_j w_hj z_j`` on the normalised target ``z``, with the
+    ``1 .. L + H - 1``. So the network can learn "the same hour yesterday on a weekday, the
+    same hour last week after a weekend", a choice that a linear head over one hidden state
+    cannot make: it needs the calendar of each forecast step and the lookback's values
+    multiplied, not added. Unlike attention it has no keys: which lag to copy depends on the
+    state and the step, not on matching lookback contents. The copy is ``gate_h * sum_j w_hj z_j`` on the normalised target ``z``, with the
     gate from the same MLP.
 
     Parameters
