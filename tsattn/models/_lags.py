@@ -50,9 +50,6 @@ class LagMixture(nn.Module):
     ) -> None:
         super().__init__()
         self.lookback, self.horizon = lookback, horizon
-        steps = torch.arange(horizon)[:, None]  # (H, 1)
-        lags = steps + lookback - torch.arange(lookback)[None]  # (H, L): lag of lookback step j
-        self.register_buffer("lag_index", lags, persistent=False)  # the row of ``out`` per lag
         # the MLP's first layer, split by input: the state once per window, the position once
         # per step, the calendar per window and step (B x H rows only after the sum)
         self.state = nn.Linear(d_model, width)
@@ -77,8 +74,19 @@ class LagMixture(nn.Module):
         if self.calendar is not None:
             hidden = hidden + self.calendar(future_covariates[:, -self.horizon :])  # (B, H, W)
         hidden = nn.functional.gelu(hidden)  # (B, H, W)
-        vectors = self.out.weight[self.lag_index]  # (H, L, W): the logit vector per lag
-        logits = torch.einsum("bhw,hlw->bhl", hidden, vectors)  # (B, H, L)
-        weights = torch.softmax(logits + self.out.bias[self.lag_index], dim=-1)  # (B, H, L)
+        vectors, bias = self._by_step(self.out.weight[1:]), self._by_step(self.out.bias[1:])
+        logits = torch.einsum("bhw,hwl->bhl", hidden, vectors) + bias  # (B, H, L)
+        weights = torch.softmax(logits, dim=-1)  # (B, H, L)
         gate = hidden @ self.out.weight[0, :, None] + self.out.bias[0]  # (B, H, 1)
         return gate * (weights @ z), weights  # (B, H, 1), (B, H, L)
+
+    def _by_step(self, by_lag: Tensor) -> Tensor:
+        """Rows per lag 1 .. L + H - 1 ``(L + H - 1, ...)`` -> per step and lookback step.
+
+        Step ``h`` needs lags ``h + L - j`` for ``j = 0 .. L - 1``: a window of ``L``
+        consecutive rows, so the result is a strided view ``(H, ..., L)``. (Indexing with a
+        lag table would do the same, but its backward accumulates in a thread-dependent
+        order: the gradients, and so the fits, would not be bit-identical run to run.)
+        """
+        windows = by_lag.flip(0).unfold(0, self.lookback, 1)  # (H, ..., L), window s: lags
+        return windows.flip(0)  # window h holds lags h + L .. h + 1, i.e. j = 0 .. L - 1
