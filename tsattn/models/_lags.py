@@ -23,8 +23,8 @@ class LagMixture(nn.Module):
     same hour last week after a weekend", a choice that a linear head over one hidden state
     cannot make: it needs the calendar of each forecast step and the lookback's values
     multiplied, not added. Unlike attention it has no keys: which lag to copy depends on the
-    state and the step, not on matching lookback contents. The copy is ``gate_h * sum_j w_hj z_j`` on the normalised target ``z``, with the
-    gate from the same MLP.
+    state and the step, not on matching lookback contents. The copy is
+    ``gate_h * sum_j w_hj z_j`` on the normalised target ``z``, with the gate from the same MLP.
 
     Parameters
     ----------
