@@ -48,11 +48,16 @@ def load_panel(csv: str, target_cols: list[str] | None):
 @torch.no_grad()
 def predict(model: torch.nn.Module, loader: WindowLoader) -> tuple[np.ndarray, np.ndarray]:
     model.eval()
+    device = next(model.parameters()).device  # where the Trainer left it (cuda on a GPU)
     preds, actual = [], []
-    for batch in loader:
-        out = model(batch.past_target, batch.past_covariates, batch.future_covariates, batch.static)
-        preds.append(out[..., out.shape[-1] // 2])  # (B, H): the median output
-        actual.append(batch.target[..., 0])  # (B, H)
+    with torch.inference_mode():
+        for batch in loader:
+            batch = batch.to(device)
+            out = model(
+                batch.past_target, batch.past_covariates, batch.future_covariates, batch.static
+            )
+            preds.append(out[..., out.shape[-1] // 2].float().cpu())  # (B, H): the median output
+            actual.append(batch.target[..., 0].cpu())  # (B, H)
     return torch.cat(preds).numpy(), torch.cat(actual).numpy()
 
 

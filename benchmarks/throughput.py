@@ -93,13 +93,15 @@ def main() -> None:
     print(f"{'model':<16}{'hand win/s':>12}{'engine win/s':>14}{'overhead':>10}")
     for name in args.models.split(","):
         torch.manual_seed(0)
-        base = build_model(name, lookback=args.lookback, horizon=args.horizon).to(device)
+        base = build_model(name, lookback=args.lookback, horizon=args.horizon)
         hand, eng = [], []
         for r in range(args.repeats):
             loader = WindowLoader(windows, args.batch_size, shuffle=True, seed=r, device=device)
-            hand.append(hand_loop(copy.deepcopy(base), loader, args.steps, device))
+            hand.append(hand_loop(copy.deepcopy(base).to(device), loader, args.steps, device))
             loader = WindowLoader(windows, args.batch_size, shuffle=True, seed=r, device=device)
-            eng.append(engine(copy.deepcopy(base), loader, args.steps, device, args.precision))
+            eng.append(
+                engine(copy.deepcopy(base).to(device), loader, args.steps, device, args.precision)
+            )
         h, e = max(hand), max(eng)
         print(f"{name:<16}{h:>12.0f}{e:>14.0f}{100 * (h / e - 1):>9.1f}%", flush=True)
 

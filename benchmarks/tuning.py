@@ -27,7 +27,7 @@ from long_horizon import load_panel, predict  # the protocol, from this folder
 from tsattn.data import SeriesScaler, make_loaders, make_windows, standard_split
 from tsattn.data.loader import WindowLoader
 from tsattn.models import build_model
-from tsattn.train import Trainer
+from tsattn.train import Trainer, resolve_device
 
 LOOKBACK = HORIZON = 96
 
@@ -59,6 +59,8 @@ def train(name, params, lr, parts, args, callbacks=()):
         patience=3,
         random_state=args.seed,
         callbacks=callbacks,
+        device=args.device,
+        verbose=0,
     )
     history = trainer.fit(model, *loaders)
     return model, history
@@ -88,8 +90,16 @@ def study(name, parts, args, prune: bool) -> dict:
         _, history = train(name, params, lr, parts, args, [report])
         return min(e["val_loss"] for e in history.epochs)
 
+    def progress(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        print(
+            f"  {name} pruning={prune} trial {trial.number:>2} {trial.state.name:<8} epochs "
+            f"{len(trial.intermediate_values):>2} value {trial.value if trial.value is not None else float('nan'):.4f}"
+            f" {trial.params}",
+            flush=True,
+        )
+
     start = time.perf_counter()
-    s.optimize(objective, n_trials=args.trials)
+    s.optimize(objective, n_trials=args.trials, timeout=args.timeout, callbacks=[progress])
     seconds = time.perf_counter() - start
     states = [t.state for t in s.trials]
     params, lr = space(optuna.trial.FixedTrial(s.best_params), name)
@@ -99,6 +109,8 @@ def study(name, parts, args, prune: bool) -> dict:
         "pruning": prune,
         "trials": len(states),
         "pruned": sum(st == optuna.trial.TrialState.PRUNED for st in states),
+        # training epochs run over the whole study: the device-independent cost of a study
+        "epochs": sum(len(t.intermediate_values) for t in s.trials),
         "seconds": seconds,
         "best_val_mse": s.best_value,
         "best_params": s.best_params,
@@ -115,11 +127,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--pruning", choices=["both", "on", "off"], default="both")
+    parser.add_argument("--device", default="auto", help="Trainer device (bf16 autocast on CUDA)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="safety net for a lent machine: stop starting trials after this many seconds "
+        "(the record's trial count says how many ran); figures to reproduce use --trials only",
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    device = resolve_device(args.device)
+    print(
+        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True
+    )
     panel = load_panel(args.csv, None)
     split = standard_split(panel, "ett", LOOKBACK)
     scaled = SeriesScaler("standard").fit(panel, bounds=split.train).transform(panel)
@@ -133,7 +157,7 @@ def main() -> None:
             records.append(record)
             print(
                 f"{name:<15} pruning={prune!s:<5} trials {record['trials']:>3} pruned "
-                f"{record['pruned']:>3}  {record['seconds']:7.0f} s  best val {record['best_val_mse']:.4f}"
+                f"{record['pruned']:>3} epochs {record['epochs']:>4} {record['seconds']:7.0f} s  best val {record['best_val_mse']:.4f}"
                 f"  test {record['test_mse']:.4f} (default {base:.4f})",
                 flush=True,
             )

@@ -140,15 +140,17 @@ def test_predict_batch_size_does_not_change_forecasts(cls):
     for size in (1, 7, 1024):
         est.set_params(predict_batch_size=size)
         out[size] = (est.predict_panel(est.history_, origins=origins), est.predict()["y_pred"])
-    # equal up to float32 round-off: CPU matrix kernels may sum in another order per batch size
+    # equal up to float32 round-off: matrix kernels may sum in another order per batch size, and
+    # cuDNN picks its LSTM algorithm by batch size (up to 2.5e-5 apart on an H200)
+    tol = 1e-4 if est.device_.type == "cuda" else 1e-5
     for size in (1, 7):
-        np.testing.assert_allclose(out[size][0], out[1024][0], rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(out[size][1], out[1024][1], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out[size][0], out[1024][0], rtol=tol, atol=tol)
+        np.testing.assert_allclose(out[size][1], out[1024][1], rtol=tol, atol=tol)
     if cls is neural.AttentionLSTMForecaster:
         est.set_params(predict_batch_size=1)
         one = est.predict_attention()
         est.set_params(predict_batch_size=1024)
-        np.testing.assert_allclose(one, est.predict_attention(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(one, est.predict_attention(), rtol=tol, atol=tol / 10)
 
 
 def test_invalid_predict_batch_size_is_a_clear_error():

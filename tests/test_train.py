@@ -45,9 +45,9 @@ def test_training_reduces_validation_loss_and_restores_best_weights():
     train, val = loaders()
     model = net("lstm", dropout=0.0, hidden_size=16)
     before = Trainer(verbose=0).evaluate(model, val, torch.device("cpu"))
-    history = Trainer(max_epochs=8, learning_rate=3e-3, verbose=0, random_state=0).fit(
-        model, train, val
-    )
+    history = Trainer(
+        max_epochs=8, learning_rate=3e-3, verbose=0, random_state=0, device="cpu"
+    ).fit(model, train, val)
     assert history.best_val_loss < 0.25 * before
     assert Trainer(verbose=0).evaluate(model, val) == pytest.approx(history.best_val_loss, rel=1e-5)
     assert history.windows_per_second > 0 and history.device == "cpu"
@@ -245,7 +245,8 @@ def test_verbose_lines_reach_stderr_without_logging_set_up_and_not_after():
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    assert "epoch 0: train_loss" in done.stderr and "training on cpu" in done.stderr
+    device = resolve_device("auto")  # cuda, bf16 on a GPU machine
+    assert "epoch 0: train_loss" in done.stderr and f"training on {device}" in done.stderr
     assert done.stderr.count("epoch 1: train_loss") == 1  # nothing from the verbose=0 fit
 
 
