@@ -3,12 +3,19 @@
     python benchmarks/long_horizon.py --csv ../shared/data/ett/ETTh1.csv --split ett \
         --lookback 96 --horizon 96 --models lstm,attention_lstm,transformer,linear,seasonal_naive \
         [--budget-minutes 10] [--json results.json]
+    python benchmarks/long_horizon.py --csv ../shared/data/ett/ETTh1.csv --split ett --sweep \
+        [--lookbacks 96,336] [--horizons 96,192,336,720] [--max-steps 2000]
 
 Protocol (as in the Informer/Autoformer/PatchTST line of work): every channel of the file is one
 series of one shared model (channel independence); rows are taken in file order (the row number
 is the time index, so the file is used as is); a StandardScaler per channel is fit on the
 training rows only; test windows have stride 1; MSE and MAE are averaged over all channels,
 forecast steps and test windows, on scaled values.
+
+``--sweep`` runs every (lookback, horizon) cell of ``--lookbacks`` x ``--horizons`` with the
+models given, bounded by epochs and ``--max-steps`` (never by seconds, so figures reproduce),
+and prints each cell beside the published DLinear, PatchTST and iTransformer figures at the same
+(dataset, H, L) from ``benchmarks/published.py``.
 """
 
 from __future__ import annotations
@@ -88,10 +95,11 @@ def run_model(name: str, train, val, test, args) -> dict:
             "epochs": 0,
         }
     torch.manual_seed(args.seed)
-    model = build_model(name, lookback=lookback, horizon=horizon)
+    model = build_model(name, lookback=lookback, horizon=horizon, **args.model_options)
     train_loader, val_loader = make_loaders(train, val, batch_size=args.batch_size, seed=args.seed)
     trainer = Trainer(
         max_epochs=args.max_epochs,
+        max_steps=args.max_steps,
         time_budget=args.budget_minutes * 60 if args.budget_minutes else None,
         random_state=args.seed,
         verbose=args.verbose,
@@ -108,6 +116,7 @@ def run_model(name: str, train, val, test, args) -> dict:
         "train_windows_per_s": history.windows_per_second,
         "epochs": len(history.epochs),
         "best_epoch": history.best_epoch,
+        "best_val_mse": history.best_val_loss,  # what a default is chosen on
         "stop": history.stop_reason,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
@@ -128,7 +137,17 @@ def main() -> None:
         "--budget-minutes", type=float, default=10.0, help="training wall-time cap per model"
     )
     parser.add_argument("--max-epochs", type=int, default=10)
+    parser.add_argument("--max-steps", type=int, default=None, help="optimiser steps per model")
+    parser.add_argument("--sweep", action="store_true", help="every --lookbacks x --horizons cell")
+    parser.add_argument("--lookbacks", default="96,336")
+    parser.add_argument("--horizons", default="96,192,336,720")
     parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument(
+        "--model-options",
+        type=json.loads,
+        default={},
+        help='network arguments as JSON, e.g. \'{"revin": "last"}\'',
+    )
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
@@ -145,6 +164,25 @@ def main() -> None:
             f"unknown model(s) {unknown}; choose from {sorted(MODELS) + sorted(STATISTICAL)}"
         )
     panel = load_panel(args.csv, args.target_cols.split(",") if args.target_cols else None)
+    if not args.sweep:
+        records = run_cell(panel, models, args)
+        print(f"\n{'model':<16}{'MSE':>8}{'MAE':>8}{'train s':>9}{'windows/s':>11}{'epochs':>8}")
+        for r in records:
+            print(
+                f"{r['model']:<16}{r['mse']:>8.4f}{r['mae']:>8.4f}{r['train_seconds']:>9.0f}{r['train_windows_per_s']:>11.0f}{r['epochs']:>8}"
+            )
+        return
+    args.budget_minutes = None  # a sweep is bounded by epochs and steps only
+    records = []
+    for lookback in [int(v) for v in args.lookbacks.split(",")]:
+        for horizon in [int(v) for v in args.horizons.split(",")]:
+            cell = argparse.Namespace(**{**vars(args), "lookback": lookback, "horizon": horizon})
+            records += run_cell(panel, models, cell, previous=records)
+    print_sweep(records, args.csv)
+
+
+def run_cell(panel, models: list[str], args, previous=()) -> list[dict]:
+    """Every model at one (lookback, horizon): train on the train rows, score the test windows."""
     split = standard_split(panel, args.split, args.lookback)
     scaled = SeriesScaler("standard").fit(panel, bounds=split.train).transform(panel)
     parts = [
@@ -153,7 +191,8 @@ def main() -> None:
     ]
     print(
         f"{args.csv}: {panel.n_series} channels, split {args.split}, L={args.lookback} H={args.horizon}; "
-        f"windows train {len(parts[0])}, val {len(parts[1])}, test {len(parts[2])}; torch threads {torch.get_num_threads()}"
+        f"windows train {len(parts[0])}, val {len(parts[1])}, test {len(parts[2])}; torch threads {torch.get_num_threads()}",
+        flush=True,
     )
     records = []
     for name in models:
@@ -171,16 +210,48 @@ def main() -> None:
         )
         records.append(record)
         print(
-            f"  {name:<16} mse {record['mse']:.4f}  mae {record['mae']:.4f}  train {record['train_seconds']:.0f}s",
+            f"  {name:<16} mse {record['mse']:.4f}  mae {record['mae']:.4f}"
+            f"  val {record.get('best_val_mse', float('nan')):.4f}  train {record['train_seconds']:.0f}s"
+            f"  wall {record['wall_seconds']:.0f}s",
             flush=True,
         )
         if args.json:
             with open(args.json, "w") as f:
-                json.dump(records, f, indent=1)
-    print(f"\n{'model':<16}{'MSE':>8}{'MAE':>8}{'train s':>9}{'windows/s':>11}{'epochs':>8}")
-    for r in records:
+                json.dump([*previous, *records], f, indent=1)
+    return records
+
+
+def print_sweep(records: list[dict], csv: str) -> None:
+    """One line per cell: each model's MSE, the best network against the best published figure
+    and against DLinear (ours), and the cell's wall time."""
+    from published import PUBLISHED, dataset_key  # this folder's table of cited figures
+
+    key = dataset_key(csv)
+    names = list(dict.fromkeys(r["model"] for r in records))
+    networks = [n for n in names if n in MODELS and n != "linear"]
+    print(f"\n{key}: test MSE per (L, H); best network vs the best published figure and DLinear")
+    head = "".join(f"{n[:14]:>15}" for n in names)
+    print(
+        f"{'L':>4}{'H':>5}{head}  {'best net':>8} {'published (source)':<34}{'vs pub':>7}"
+        f"{'vs DLin':>8}{'cell s':>7}"
+    )
+    for lookback, horizon in sorted({(r["lookback"], r["horizon"]) for r in records}):
+        row = {
+            r["model"]: r for r in records if (r["lookback"], r["horizon"]) == (lookback, horizon)
+        }
+        line = "".join(f"{row[n]['mse']:>15.4f}" if n in row else f"{'':>15}" for n in names)
+        cited = PUBLISHED.get((key, lookback, horizon), {})
+        model, (mse, _, source) = (
+            min(cited.items(), key=lambda kv: kv[1][0]) if cited else ("", (float("nan"), 0, ""))
+        )
+        nets = [row[n]["mse"] for n in networks if n in row]
+        best = min(nets) if nets else float("nan")
+        dlinear = row["linear"]["mse"] if "linear" in row else float("nan")
+        seconds = sum(r["wall_seconds"] for r in row.values())
+        published = f"{model} {mse:.3f} ({source})" if cited else "-"
         print(
-            f"{r['model']:<16}{r['mse']:>8.4f}{r['mae']:>8.4f}{r['train_seconds']:>9.0f}{r['train_windows_per_s']:>11.0f}{r['epochs']:>8}"
+            f"{lookback:>4}{horizon:>5}{line}  {best:>8.4f} {published:<34}"
+            f"{100 * (best / mse - 1):>+6.1f}%{100 * (best / dlinear - 1):>+7.1f}%{seconds:>7.0f}"
         )
 
 

@@ -53,8 +53,10 @@ class LSTMNet(nn.Module):
     hidden_size, num_layers, dropout : int, int, float
         LSTM width and depth; dropout between LSTM layers and before the head.
     revin : bool or {'mean', 'last'}
-        Normalise the target per window and de-normalise the forecast: True or 'mean' is
-        RevIN; 'last' centres on the window's last value (zero output = naive forecast).
+        Normalise the target per window and de-normalise the forecast: 'last' (default, as the
+        estimators') centres on the window's last value, so zero output is the naive forecast;
+        True or 'mean' is RevIN. 'last' won on validation in 4 of 5 long-horizon cells
+        (``benchmarks/RESULTS.md``).
     segment_length : int
         Steps per LSTM input segment (``W``), best about one season (24 for hourly data); 1 is
         one LSTM step per timestep. A lookback that it does not divide is padded at the front.
@@ -81,7 +83,7 @@ class LSTMNet(nn.Module):
         hidden_size: int = 128,
         num_layers: int = 1,
         dropout: float = 0.3,
-        revin: bool | str = True,
+        revin: bool | str = "last",
         segment_length: int = 24,
         lag_mixture: bool = True,
     ) -> None:
