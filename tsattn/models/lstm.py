@@ -55,7 +55,7 @@ class LSTMNet(nn.Module):
     revin : bool or {'mean', 'last'}
         Normalise the target per window and de-normalise the forecast: 'last' (default, as the
         estimators') centres on the window's last value, so zero output is the naive forecast;
-        True or 'mean' is RevIN. 'last' won on validation in 4 of 5 long-horizon cells
+        True or 'mean' is RevIN. 'last' won on validation in 6 of 7 long-horizon cells
         (``benchmarks/RESULTS.md``).
     segment_length : int
         Steps per LSTM input segment (``W``), best about one season (24 for hourly data); 1 is
