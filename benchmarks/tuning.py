@@ -90,7 +90,7 @@ def study(name, parts, args, prune: bool) -> dict:
         _, history = train(name, params, lr, parts, args, [report])
         return min(e["val_loss"] for e in history.epochs)
 
-    def progress(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    def progress(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         print(
             f"  {name} pruning={prune} trial {trial.number:>2} {trial.state.name:<8} epochs "
             f"{len(trial.intermediate_values):>2} value {trial.value if trial.value is not None else float('nan'):.4f}"
