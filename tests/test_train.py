@@ -67,12 +67,13 @@ def test_limits_stop_training():
     assert "time budget" in history.stop_reason
 
 
-def test_same_seed_gives_bit_identical_weights_on_cpu():
+@pytest.mark.parametrize("name", ["lstm", "attention_lstm", "transformer", "linear"])
+def test_same_seed_gives_bit_identical_weights_on_cpu(name):
     states = []
     for _ in range(2):
         train, val = loaders()
-        model = net("lstm", dropout=0.2, hidden_size=16)
-        Trainer(max_epochs=2, random_state=3, verbose=0).fit(model, train, val)
+        model = net(name, dropout=0.2, hidden_size=16)
+        Trainer(max_epochs=2, random_state=3, verbose=0, device="cpu").fit(model, train, val)
         states.append(model.state_dict())
     for key in states[0]:
         assert torch.equal(states[0][key], states[1][key]), key

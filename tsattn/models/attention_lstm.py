@@ -81,8 +81,10 @@ class AttentionLSTMNet(nn.Module):
     hidden_size, num_layers, dropout : int, int, float
         Width and depth of encoder and decoder; dropout on their inputs and before the head.
     revin : bool or {'mean', 'last'}
-        Normalise the target per window and de-normalise the forecast: True or 'mean' is
-        RevIN; 'last' centres on the window's last value (zero output = naive forecast).
+        Normalise the target per window and de-normalise the forecast: 'last' (default, as the
+        estimators') centres on the window's last value, so zero output is the naive forecast;
+        True or 'mean' is RevIN. 'last' won on validation in every long-horizon cell tried
+        (``benchmarks/RESULTS.md``).
     segment_length : int
         Steps per encoder and decoder segment (``W``), best about one season (24 for hourly
         data); 1 is one LSTM step per timestep.
@@ -119,7 +121,7 @@ class AttentionLSTMNet(nn.Module):
         hidden_size: int = 128,
         num_layers: int = 1,
         dropout: float = 0.3,
-        revin: bool | str = True,
+        revin: bool | str = "last",
         segment_length: int = 24,
         attention: AttentionScoreName = "general",
         resolution: Literal["step", "segment"] = "step",

@@ -47,8 +47,10 @@ class LinearNet(nn.Module):
     dropout : float
         Dropout on the normalised lookback.
     revin : bool or {'mean', 'last'}
-        Normalise the target per window and de-normalise the forecast: True or 'mean' is
-        RevIN; 'last' centres on the window's last value (zero output = naive forecast).
+        Normalise the target per window and de-normalise the forecast: 'last' (default, as the
+        estimators') centres on the window's last value, so zero output is the naive forecast;
+        True or 'mean' is RevIN. 'last' won on validation in every long-horizon cell tried
+        (``benchmarks/RESULTS.md``).
     kernel_size : int
         Width of the moving average that extracts the trend.
 
@@ -72,7 +74,7 @@ class LinearNet(nn.Module):
         hidden_size: int | None = None,
         num_layers: int | None = None,
         dropout: float = 0.0,
-        revin: bool | str = True,
+        revin: bool | str = "last",
         kernel_size: int = 25,
     ) -> None:
         super().__init__()
