@@ -10,7 +10,9 @@ Protocol (as in the Informer/Autoformer/PatchTST line of work): every channel of
 series of one shared model (channel independence); rows are taken in file order (the row number
 is the time index, so the file is used as is); a StandardScaler per channel is fit on the
 training rows only; test windows have stride 1; MSE and MAE are averaged over all channels,
-forecast steps and test windows, on scaled values.
+forecast steps and test windows, on scaled values. Training: 10 epochs at most, patience 3,
+the estimators' moving average of the weights (over 1 epoch for the three networks, none for
+DLinear; ``--trainer-options '{"ema_epochs": null}'`` turns it off).
 
 ``--sweep`` runs every (lookback, horizon) cell of ``--lookbacks`` x ``--horizons`` with the
 models given, bounded by epochs and ``--max-steps`` (never by seconds, so figures reproduce),
@@ -38,6 +40,7 @@ from tsattn.data import (
     wide_to_long,
 )
 from tsattn.data.loader import WindowLoader
+from tsattn.estimators import ESTIMATORS
 from tsattn.models import MODELS, build_model
 from tsattn.train import Trainer
 
@@ -105,6 +108,8 @@ def run_model(name: str, train, val, test, args) -> dict:
         verbose=args.verbose,
         **({"learning_rate": args.learning_rate} if args.learning_rate else {}),
         **({"patience": args.patience} if args.patience else {}),
+        # the estimators' training default (``NeuralForecaster.default_ema_epochs``), then the user's
+        **{"ema_epochs": ESTIMATORS[name].default_ema_epochs, **args.trainer_options},
     )
     history = trainer.fit(model, train_loader, val_loader)
     pred, actual = predict(model, WindowLoader(test, 1024))
@@ -147,6 +152,12 @@ def main() -> None:
         type=json.loads,
         default={},
         help='network arguments as JSON, e.g. \'{"revin": "last"}\'',
+    )
+    parser.add_argument(
+        "--trainer-options",
+        type=json.loads,
+        default={},
+        help="Trainer arguments as JSON, e.g. '{\"ema_epochs\": null}'",
     )
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=256)
@@ -206,6 +217,8 @@ def run_cell(panel, models: list[str], args, previous=()) -> list[dict]:
             lookback=args.lookback,
             horizon=args.horizon,
             split=args.split,
+            model_options=args.model_options,
+            trainer_options=args.trainer_options,
             wall_seconds=time.perf_counter() - t0,
         )
         records.append(record)

@@ -123,6 +123,21 @@ def test_max_epochs_none_is_the_networks_own_budget(cls, epochs):
         cls(max_epochs=0).fit(frame({"a": 60}))
 
 
+def test_ema_epochs_average_the_weights_and_are_checked():
+    df = frame({"a": 200, "b": 150})
+    params = {**FAST, "max_epochs": 3}
+    assert neural.LSTMForecaster().ema_epochs == "auto"
+    assert neural.LSTMForecaster.default_ema_epochs == 1.0
+    assert neural.LinearForecaster.default_ema_epochs is None  # chosen on validation
+    raw = neural.LSTMForecaster(**params, ema_epochs=None).fit(df).predict()
+    averaged = neural.LSTMForecaster(**params).fit(df)  # 'auto': one epoch
+    assert not np.allclose(raw["y_pred"], averaged.predict()["y_pred"])
+    again = neural.LSTMForecaster(**params, ema_epochs=1.0).fit(df).predict()
+    pd.testing.assert_frame_equal(averaged.predict(), again)  # seeded: the same average
+    with pytest.raises(ValueError, match=r"ema_epochs=0 is invalid; expected a number > 0"):
+        neural.LSTMForecaster(**FAST, ema_epochs=0).fit(df)
+
+
 def test_refit_with_val_is_checked():
     with pytest.raises(ValueError, match=r"refit_with_val='yes' is invalid"):
         neural.LSTMForecaster(**FAST, refit_with_val="yes").fit(frame({"a": 100}))

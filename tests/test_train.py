@@ -17,7 +17,7 @@ import torch
 
 from tsattn.data import check_panel, make_loaders, make_windows, split_by_fraction
 from tsattn.models import build_model
-from tsattn.train import Trainer, pinball_loss, resolve_device
+from tsattn.train import Trainer, _ema, pinball_loss, resolve_device
 
 
 def loaders(n: int = 400, lookback: int = 24, horizon: int = 6, batch_size: int = 32):
@@ -102,7 +102,44 @@ def test_quantile_loss_and_callbacks():
     )
 
 
+def test_ema_is_the_bias_corrected_average_of_every_step():
+    rng = np.random.default_rng(0)
+    steps = [torch.tensor(rng.normal(size=3), dtype=torch.float32) for _ in range(6)]
+    averaged, index = [steps[0].clone()], [torch.tensor([7])]  # a float tensor and an index
+    update = _ema(0.9)
+    for k, w in enumerate(steps[1:], start=1):
+        update(averaged, [w], torch.tensor(k))  # torch passes one device and dtype at a time
+        update(index, [torch.tensor([k])], torch.tensor(k))
+    weights = 0.9 ** np.arange(5, -1, -1)  # decay**(k - i) for the k = 6 weights seen
+    expected = (weights[:, None] * torch.stack(steps).numpy()).sum(0) / weights.sum()
+    np.testing.assert_allclose(averaged[0].numpy(), expected, rtol=1e-5)
+    assert index[0].item() == 5  # copied, not averaged
+
+
+@pytest.mark.parametrize("name", ["lstm", "attention_lstm"])  # the latter has index buffers
+def test_ema_weights_are_validated_kept_and_returned(name):
+    train, val = loaders()
+    plain, averaged = net(name, hidden_size=16), net(name, hidden_size=16)
+    kwargs = dict(max_epochs=3, learning_rate=3e-3, random_state=0, verbose=0, device="cpu")
+    Trainer(**kwargs).fit(plain, train, val)
+    history = Trainer(ema_epochs=1.0, **kwargs).fit(averaged, train, val)
+    # the epochs' val losses are those of the average, and the best of them is what remains
+    assert Trainer(verbose=0).evaluate(averaged, val) == pytest.approx(
+        history.best_val_loss, rel=1e-5
+    )
+    pairs = zip(plain.parameters(), averaged.parameters(), strict=True)
+    assert not all(torch.equal(a, b) for a, b in pairs)
+    last = net(name, hidden_size=16)
+    history = Trainer(ema_epochs=1.0, restore_best=False, **kwargs).fit(last, train, val)
+    assert Trainer(verbose=0).evaluate(last, val) == pytest.approx(
+        history.epochs[-1]["val_loss"], rel=1e-5
+    )
+
+
 def test_bad_settings_and_devices_are_clear_errors():
+    for epochs in (0, -1.0):
+        with pytest.raises(ValueError, match="ema_epochs must be a positive number of epochs"):
+            Trainer(ema_epochs=epochs)
     with pytest.raises(ValueError, match="loss='huberr' is unknown"):
         Trainer(loss="huberr")
     with pytest.raises(ValueError, match="needs quantiles"):
@@ -135,21 +172,22 @@ JOB = textwrap.dedent(
 
     train, val = loaders()
     model = Slow()
-    Trainer(max_epochs=4, random_state=0, patience=None, verbose=0, checkpoint_dir={ckpt!r}).fit(model, train, val)
+    Trainer(max_epochs=4, random_state=0, patience=None, verbose=0, checkpoint_dir={ckpt!r}, ema_epochs={ema}).fit(model, train, val)
     torch.save(model.state_dict(), {ckpt!r} + "/final.pt")
     """
 )
 
 
-def run_job(ckpt, delay: float) -> subprocess.Popen:
-    code = JOB.format(tests=os.path.dirname(__file__), ckpt=str(ckpt), delay=delay)
+def run_job(ckpt, delay: float, ema: float | None = None) -> subprocess.Popen:
+    code = JOB.format(tests=os.path.dirname(__file__), ckpt=str(ckpt), delay=delay, ema=ema)
     return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
 
 
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("ema", [None, 1.0])
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, ema):
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
-    assert run_job(reference, 0.0).wait(timeout=120) == 0
-    job = run_job(resumed, 0.02)
+    assert run_job(reference, 0.0, ema).wait(timeout=120) == 0
+    job = run_job(resumed, 0.02, ema)
     deadline = time.time() + 120
     while not (resumed / "last.pt").exists():  # epoch 0 finished and was checkpointed
         assert job.poll() is None and time.time() < deadline
@@ -160,7 +198,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     assert not (resumed / "final.pt").exists()
     state = torch.load(resumed / "last.pt", weights_only=True)
     assert state["epoch"] < 3  # killed before the end
-    resume = run_job(resumed, 0.0)
+    resume = run_job(resumed, 0.0, ema)
     assert resume.wait(timeout=120) == 0, resume.stderr.read().decode()
     a = torch.load(reference / "final.pt", weights_only=True)
     b = torch.load(resumed / "final.pt", weights_only=True)

@@ -71,6 +71,11 @@ class NeuralForecaster(BaseForecaster):
         attention did in 50: ``benchmarks/RESULTS.md``).
     patience : int, optional
         Epochs without validation improvement before stopping (best weights restored).
+    ema_epochs : float, 'auto' or None
+        Validate, keep and return a moving average of the weights over about the last
+        ``ema_epochs`` epochs (``tsattn.train.Trainer``); None: the raw weights. ``'auto'``:
+        ``default_ema_epochs``, 1 for the three networks and None for DLinear (chosen on
+        validation, ``benchmarks/RESULTS.md``).
     val_size : float
         Share of each series' end held out for early stopping (0 to 0.5).
     refit_with_val : bool
@@ -116,6 +121,8 @@ class NeuralForecaster(BaseForecaster):
     model_name = ""
     #: Passes over the data when ``max_epochs`` is None.
     default_max_epochs = 50
+    #: Epochs the weights are averaged over when ``ema_epochs='auto'``.
+    default_ema_epochs: float | None = 1.0
 
     def __init__(
         self,
@@ -131,6 +138,7 @@ class NeuralForecaster(BaseForecaster):
         max_steps: int | None = None,
         time_budget: float | None = None,
         patience: int | None = 5,
+        ema_epochs: float | str | None = "auto",
         val_size: float = 0.2,
         refit_with_val: bool = True,
         max_val_windows: int | None = 10_000,
@@ -160,6 +168,7 @@ class NeuralForecaster(BaseForecaster):
         self.max_steps = max_steps
         self.time_budget = time_budget
         self.patience = patience
+        self.ema_epochs = ema_epochs
         self.val_size = val_size
         self.refit_with_val = refit_with_val
         self.max_val_windows = max_val_windows
@@ -212,7 +221,7 @@ class NeuralForecaster(BaseForecaster):
     # -- fit --------------------------------------------------------------------------------------
     def _fit(self, panel: Panel) -> None:
         split = split_by_fraction(panel, self.lookback, (1 - self.val_size, self.val_size, 0.0))
-        static = self._static(panel, fit=True)
+        static = _static_inputs(self, panel, fit=True)
         self.scaler_, train, val = _fit_windows(self, panel, self._features, static, split)
         options = self._model_options()
         self.network_params_ = _network_params(
@@ -233,16 +242,6 @@ class NeuralForecaster(BaseForecaster):
             panel, past=roles.past, future=roles.future, calendar=self.calendar, scaler=scaler
         )
         return scaler.transform(panel).target, feats.past, feats.future
-
-    def _static(self, panel: Panel, *, fit: bool) -> np.ndarray | None:
-        """``(S, Cs)`` standardised static covariates (statistics learnt when ``fit``)."""
-        if not self.columns_.static:
-            return None
-        first = static_features(panel, self.columns_.static)  # (S, Cs)
-        if fit:
-            self.static_center_ = first.mean(axis=0).tolist()
-            self.static_scale_ = np.where(first.std(axis=0) > 0, first.std(axis=0), 1.0).tolist()
-        return ((first - self.static_center_) / self.static_scale_).astype(np.float32)
 
     def restore(
         self, config: dict[str, Any], history: Panel, weights: dict[str, Any] | None = None
@@ -280,7 +279,7 @@ class NeuralForecaster(BaseForecaster):
             target=target,
             past_covariates=past,
             future_covariates=future,
-            static=self._static(owner, fit=False),
+            static=_static_inputs(self, owner, fit=False),
             split_at_gaps=False,  # predict_panel checked that no window spans a gap
         )
 
@@ -355,6 +354,17 @@ class NeuralForecaster(BaseForecaster):
         return attention
 
 
+def _static_inputs(est: NeuralForecaster, panel: Panel, *, fit: bool) -> np.ndarray | None:
+    """``(S, Cs)`` standardised static covariates (statistics learnt when ``fit``)."""
+    if not est.columns_.static:
+        return None
+    first = static_features(panel, est.columns_.static)  # (S, Cs)
+    if fit:
+        est.static_center_ = first.mean(axis=0).tolist()
+        est.static_scale_ = np.where(first.std(axis=0) > 0, first.std(axis=0), 1.0).tolist()
+    return ((first - est.static_center_) / est.static_scale_).astype(np.float32)
+
+
 def _scaler_for(est: NeuralForecaster, panel: Panel) -> SeriesScaler:
     """The fitted scaler, plus statistics of series unseen in fit from their own history."""
     scaler = est.scaler_
@@ -408,6 +418,7 @@ def _trainer(est: NeuralForecaster, epochs: int | None = None) -> Trainer:
         time_budget=est.time_budget,
         learning_rate=est.learning_rate,
         patience=None if epochs else est.patience,
+        ema_epochs=est.default_ema_epochs if est.ema_epochs == "auto" else est.ema_epochs,
         restore_best=not epochs,
         loss="quantile" if levels else est.loss,
         quantiles=levels or None,
@@ -429,6 +440,8 @@ def _check_training_params(est: NeuralForecaster) -> None:
     check_param("max_steps", est.max_steps, low=1, integer=True, allow_none=True)
     check_param("time_budget", est.time_budget, low=0, low_open=True, allow_none=True)
     check_param("patience", est.patience, low=1, integer=True, allow_none=True)
+    if est.ema_epochs != "auto":
+        check_param("ema_epochs", est.ema_epochs, low=0, low_open=True, allow_none=True)
     check_param("val_size", est.val_size, low=0, high=0.5)
     check_choice("refit_with_val", est.refit_with_val, [True, False])
     check_param("max_val_windows", est.max_val_windows, low=1, integer=True, allow_none=True)
@@ -628,6 +641,7 @@ class LinearForecaster(NeuralForecaster):
     """DLinear: trend/remainder decomposition with two linear maps (a strong baseline)."""
 
     model_name = "linear"
+    default_ema_epochs = None  # the average of its weights scored worse on validation
 
 
 class AttentionLSTMForecaster(NeuralForecaster):

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
 
 from tsattn.data.loader import WindowLoader
 from tsattn.data.windows import Batch
@@ -228,6 +229,7 @@ class _Run:
     checkpoint: Path | None
     start_epoch: int = 0
     best_state: dict[str, Tensor] | None = None
+    ema: AveragedModel | None = None  # the moving average of the weights, when asked for
     bad_epochs: int = 0
     started: float = 0.0  # when the first epoch began: the time budget counts from here
     windows_seen: int = 0
@@ -245,14 +247,22 @@ class _Run:
             nn.utils.clip_grad_norm_(self.model.parameters(), grad_clip, foreach=True)
         self.optimizer.step()
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         self.history.steps += 1
         return loss
+
+    @property
+    def weights(self) -> nn.Module:
+        """The network whose weights are validated, kept and returned: the moving average when
+        there is one, else the trained network itself."""
+        return self.model if self.ema is None else self.ema.module
 
     def keep_best(self, epoch: int, score: float) -> None:
         """Copy the weights of a new best epoch, or count one more epoch without improvement."""
         if score < self.history.best_val_loss:
             self.history.best_val_loss, self.history.best_epoch, self.bad_epochs = score, epoch, 0
-            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best_state = {k: v.detach().clone() for k, v in self.weights.state_dict().items()}
         else:
             self.bad_epochs += 1
 
@@ -265,6 +275,8 @@ class _Run:
         history.windows_per_second = self.windows_seen / max(self.train_time, 1e-9)
         if restore_best and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
+        elif self.ema is not None:
+            self.model.load_state_dict(self.ema.module.state_dict())
         self.model.eval()
         log.info(
             "stopped: %s; best epoch %d (loss %.4f)",
@@ -273,6 +285,34 @@ class _Run:
             history.best_val_loss,
         )
         return history
+
+
+def _averaged(model: nn.Module, epochs: float | None, steps_per_epoch: int) -> AveragedModel | None:
+    """The moving average of ``model``'s weights over about ``epochs`` epochs (None: none)."""
+    if epochs is None:
+        return None
+    decay = 1 - 1 / max(1.0, epochs * steps_per_epoch)  # per optimiser step
+    return AveragedModel(model, multi_avg_fn=_ema(decay), use_buffers=True)
+
+
+def _ema(decay: float) -> Callable[[list[Tensor], list[Tensor], Tensor], None]:
+    """The in-place update of an exponential moving average of weights, bias-corrected as
+    Adam's moments: after ``k`` steps it is ``sum_i decay**(k-i) w_i / sum_i decay**(k-i)``,
+    so the random initial weights do not linger in it (``get_ema_multi_avg_fn`` keeps
+    ``decay**k`` of them)."""
+
+    @torch.no_grad()
+    def update(averaged: list[Tensor], current: list[Tensor], n_averaged: Tensor) -> None:
+        # the weights being added are the (n_averaged + 1)-th; a tensor weight, so no host
+        # sync per step on a GPU (torch passes one device and dtype at a time)
+        weight = (1 - decay) / (1 - decay ** (n_averaged + 1))
+        for avg, cur in zip(averaged, current, strict=True):
+            if avg.is_floating_point():
+                avg.lerp_(cur, weight)
+            else:  # index buffers (the lag attention's) are copied
+                avg.copy_(cur)
+
+    return update
 
 
 # -- checkpoints ------------------------------------------------------------------------------
@@ -285,6 +325,7 @@ def _save_checkpoint(path: Path, epoch: int, run: _Run) -> None:
         "optimizer": run.optimizer.state_dict(),
         "scheduler": run.scheduler.state_dict(),
         "best_state": run.best_state,
+        "ema": None if run.ema is None else run.ema.state_dict(),
         "best_val_loss": run.history.best_val_loss,
         "best_epoch": run.history.best_epoch,
         "bad_epochs": run.bad_epochs,
@@ -310,6 +351,8 @@ def _resume(path: Path, run: _Run) -> None:
     run.model.load_state_dict(state["model"])
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
+    if run.ema is not None and state.get("ema") is not None:
+        run.ema.load_state_dict(state["ema"])
     torch.set_rng_state(state["torch_rng"])
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -361,6 +404,10 @@ class Trainer:
         0 silent; 1 the bar and one log line per epoch (train loss, val loss, lr, windows/s).
     callbacks : sequence of callables
         Called as ``callback(epoch, metrics)`` after every epoch; may raise to stop (e.g. pruning).
+    ema_epochs : float, optional
+        Validate, keep and return an exponential moving average of the weights over about the
+        last ``ema_epochs`` epochs instead of the raw weights (decay per optimiser step
+        ``1 - 1 / (ema_epochs * steps per epoch)``, bias-corrected). None: off.
     """
 
     def __init__(
@@ -385,6 +432,7 @@ class Trainer:
         random_state: int | None = None,
         verbose: int | None = 1,
         callbacks: Sequence[Callback] = (),
+        ema_epochs: float | None = None,
     ) -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss={loss!r} is unknown; expected one of {LOSSES}.")
@@ -396,6 +444,8 @@ class Trainer:
             raise ValueError(f"precision={precision!r}; expected 'auto', 'fp32' or 'bf16'.")
         if max_epochs < 1 or (max_steps is not None and max_steps < 1):
             raise ValueError("max_epochs and max_steps must be >= 1.")
+        if ema_epochs is not None and not ema_epochs > 0:
+            raise ValueError(f"ema_epochs must be a positive number of epochs, got {ema_epochs}.")
         self.max_epochs, self.max_steps, self.time_budget = max_epochs, max_steps, time_budget
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
         self.warmup_fraction, self.min_lr_ratio = warmup_fraction, min_lr_ratio
@@ -404,6 +454,7 @@ class Trainer:
         self.device, self.precision, self.compile = device, precision, compile
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.random_state, self.verbose, self.callbacks = random_state, verbose, list(callbacks)
+        self.ema_epochs = ema_epochs
 
     # -- pieces of the loop ---------------------------------------------------------------
     def _loss_fn(self, device: torch.device) -> Callable[[Tensor, Tensor], Tensor]:
@@ -495,7 +546,8 @@ class Trainer:
             train_loader.set_epoch(epoch)  # the order is drawn from (seed, epoch): resumable
             metrics, stop = self._train_epoch(run, train_loader, epoch)
             if val_loader is not None:
-                metrics["val_loss"] = self.evaluate(run.net, val_loader, run.device)
+                evaluated = run.net if run.ema is None else run.ema.module
+                metrics["val_loss"] = self.evaluate(evaluated, val_loader, run.device)
             run.keep_best(epoch, metrics.get("val_loss", metrics["train_loss"]))
             run.history.epochs.append(metrics)
             if run.bar is not None:
@@ -555,6 +607,7 @@ class Trainer:
             ),
             checkpoint=self._checkpoint_path(),
         )
+        run.ema = _averaged(model, self.ema_epochs, len(train_loader))
         if val_loader is None and self.patience is not None and rank == 0:
             warnings.warn(
                 f"no validation windows: early stopping (patience={self.patience}) and the "
