@@ -24,17 +24,14 @@ import numpy as np
 import torch
 
 from tsattn.datasets import load
-from tsattn.demo import DEMO_SETTINGS
-from tsattn.estimators import ESTIMATORS
+from tsattn.demo import DEMO_SETTINGS, demo_frame, demo_network
 from tsattn.evaluation import backtest
 
 
 def frame(name: str, on: str):
     """The dataset's frame as the demo uses it, without the demo's windows on validation."""
     data, settings = load(name), DEMO_SETTINGS[name]
-    df = data.df[["unique_id", "ds", "y"]]
-    if settings["history"]:
-        df = df.groupby("unique_id", sort=False).tail(settings["history"])
+    df = demo_frame(data, settings)
     if on == "validation":
         held = settings["n_windows"] * data.horizon
         df = df[df.groupby("unique_id", sort=False).cumcount(ascending=False) >= held]
@@ -57,15 +54,7 @@ def main() -> None:
         print(f"{name} ({args.on}): {len(df)} rows, {settings['n_windows']} windows", flush=True)
         for model in args.models.split(","):
             for params in args.params:
-                estimator = ESTIMATORS[model](
-                    horizon=data.horizon,
-                    lookback=settings["lookback"],
-                    max_epochs=settings["max_epochs"],
-                    bounds=settings["bounds"],
-                    random_state=0,
-                    verbose=0,
-                    **params,
-                )
+                estimator = demo_network(model, data, settings, **params)
                 start = time.perf_counter()
                 result = backtest(
                     estimator, df, n_windows=settings["n_windows"], season_length=data.season_length

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from tsattn.estimators import ESTIMATORS
 from tsattn.evaluation import backtest
 from tsattn.plotting import attention_by_lag, plot_attention, plot_forecast
 
-__all__ = ["DEMO_SETTINGS", "DOMAIN_DATASETS", "run_demo"]
+__all__ = ["DEMO_SETTINGS", "DOMAIN_DATASETS", "demo_frame", "demo_network", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +54,30 @@ def _estimators(dataset, quick: bool, settings: dict, networks=NETWORKS) -> dict
     if quick:
         return models
     for name in networks:
-        # default settings apart from the lookback and an epoch budget: what a user gets
-        models[name] = ESTIMATORS[name](
-            horizon=h,
-            lookback=settings["lookback"],
-            max_epochs=settings["max_epochs"],
-            random_state=0,
-            verbose=0,
-            bounds=bounds,
-        )
+        models[name] = demo_network(name, dataset, settings)
     return models
+
+
+def demo_network(name: str, dataset, settings: dict, **params: Any):
+    """The network ``name`` as the demo fits it: default settings apart from the lookback, an
+    epoch budget and the bounds (what a user gets), seed 0; ``params`` override any of them."""
+    defaults = {
+        "horizon": dataset.horizon,
+        "lookback": settings["lookback"],
+        "max_epochs": settings["max_epochs"],
+        "random_state": 0,
+        "verbose": 0,
+        "bounds": settings["bounds"],
+    }
+    return ESTIMATORS[name](**{**defaults, **params})
+
+
+def demo_frame(dataset, settings: dict) -> pd.DataFrame:
+    """The rows of ``dataset`` the demo uses: target only, the most recent ``history`` rows."""
+    df = dataset.df[["unique_id", "ds", "y"]]
+    if settings["history"]:
+        df = df.groupby("unique_id", sort=False).tail(settings["history"])
+    return df
 
 
 def run_demo(
@@ -85,9 +100,7 @@ def run_demo(
         dataset = load(name, data_dir=data_dir)
         other = {"n_windows": 10, "lookback": dataset.lookback, "marks": (), "theta_season": None}
         settings = DEMO_SETTINGS.get(name, {**DEMO_SETTINGS["weather"], **other})
-        df = dataset.df[["unique_id", "ds", "y"]]
-        if settings["history"]:
-            df = df.groupby("unique_id", sort=False).tail(settings["history"])
+        df = demo_frame(dataset, settings)
         print(f"\n== {dataset}")
         lengths = {k: int(v) for k, v in df.groupby("unique_id", sort=False).size().items()}
         print(
@@ -127,15 +140,9 @@ def _plots(dataset, df: pd.DataFrame, output: Path, settings: dict) -> None:
     groups = df.groupby("unique_id", sort=False)
     history = df[groups.cumcount() < groups["y"].transform("size") - h]  # all but the last horizon
     actuals = df.drop(history.index)
-    est = ESTIMATORS["attention_lstm"](
-        horizon=h,
-        lookback=lookback,
-        quantiles=[0.1, 0.9],
-        max_epochs=settings["max_epochs"],
-        random_state=0,
-        verbose=0,
-        bounds=settings["bounds"],
-    ).fit(history)  # the table's settings, plus quantiles for the interval band
+    est = demo_network("attention_lstm", dataset, settings, quantiles=[0.1, 0.9]).fit(
+        history
+    )  # the table's settings, plus quantiles for the interval band
     forecast = est.predict(quantiles=[0.1, 0.9])
     fig = plot_forecast(history, forecast, actuals=actuals, last_n=4 * h + lookback)
     fig.savefig(output / f"{dataset.name}_forecast.png", dpi=110, bbox_inches="tight")
