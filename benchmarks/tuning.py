@@ -10,12 +10,17 @@ reported after every epoch so Optuna's MedianPruner can stop it; the test rows a
 by the best trial's network, after the study. Every study uses Optuna's TPE sampler with a
 fixed seed, and a study without pruning runs the same seeds for the comparison: the share of
 trials pruned, the wall time saved and the tuned test MSE against the untuned default (the
-network's own defaults, as in RESULTS.md). Budgets are epochs, never seconds.
+network's own defaults and the estimators' training default, weight averaging included, as in
+RESULTS.md). The study's first trial is that default network, as ``tsattn.tune`` queues the
+model's defaults first: its recorded run (same seed and budget) is added, not trained again,
+and when it stays the best the tuned figure is the default's (``--no-default-trial`` leaves it
+out). Budgets are epochs, never seconds; the epochs column counts the default's too.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 
@@ -26,7 +31,8 @@ from long_horizon import load_panel, predict  # the protocol, from this folder
 
 from tsattn.data import SeriesScaler, make_loaders, make_windows, standard_split
 from tsattn.data.loader import WindowLoader
-from tsattn.models import build_model
+from tsattn.estimators import ESTIMATORS
+from tsattn.models import MODELS, build_model
 from tsattn.train import Trainer, resolve_device
 
 LOOKBACK = HORIZON = 96
@@ -61,6 +67,9 @@ def train(name, params, lr, parts, args, callbacks=()):
         callbacks=callbacks,
         device=args.device,
         verbose=0,
+        # the estimators' training default, as in long_horizon.py: weight averaging over
+        # ``default_ema_epochs`` (one epoch for the networks, none for DLinear)
+        ema_epochs=ESTIMATORS[name].default_ema_epochs,
     )
     history = trainer.fit(model, *loaders)
     return model, history
@@ -71,13 +80,34 @@ def test_mse(model, test) -> float:
     return float(np.mean((pred - actual) ** 2))
 
 
-def study(name, parts, args, prune: bool) -> dict:
+def default_trial(name: str, history) -> optuna.trial.FrozenTrial:
+    """The default network's run as a finished trial: what ``tsattn.tune`` queues first.
+
+    Its parameters are the network's own defaults and a learning rate of 1e-3; its learning
+    curve is that of the default run (same seed, same budget), so it is not trained again.
+    """
+    probe = optuna.create_study().ask()
+    space(probe, name)  # the distributions the space draws from
+    network = inspect.signature(MODELS[name]).parameters
+    params = {k: network[k].default for k in probe.distributions if k != "learning_rate"}
+    return optuna.trial.create_trial(
+        params=params | {"learning_rate": 1e-3},
+        distributions=probe.distributions,
+        value=min(e["val_loss"] for e in history.epochs),
+        intermediate_values={k: e["val_loss"] for k, e in enumerate(history.epochs)},
+        user_attrs={"defaults": True},
+    )
+
+
+def study(name, parts, args, prune: bool, default_history) -> dict:
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
     s = optuna.create_study(
         direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=args.seed),
         pruner=pruner if prune else optuna.pruners.NopPruner(),
     )
+    if default_history is not None:
+        s.add_trial(default_trial(name, default_history))
 
     def objective(trial: optuna.Trial) -> float:
         params, lr = space(trial, name)
@@ -99,11 +129,23 @@ def study(name, parts, args, prune: bool) -> dict:
         )
 
     start = time.perf_counter()
-    s.optimize(objective, n_trials=args.trials, timeout=args.timeout, callbacks=[progress])
+    s.optimize(
+        objective, n_trials=args.trials - len(s.trials), timeout=args.timeout, callbacks=[progress]
+    )
     seconds = time.perf_counter() - start
     states = [t.state for t in s.trials]
-    params, lr = space(optuna.trial.FixedTrial(s.best_params), name)
-    model, _ = train(name, params, lr, parts, args)
+    tuned = None
+    if not s.best_trial.user_attrs.get("defaults"):  # else the default network is the answer
+        params, lr = space(optuna.trial.FixedTrial(s.best_params), name)
+        tuned = test_mse(train(name, params, lr, parts, args)[0], parts[2])
+    best_other = min(
+        (
+            t.value
+            for t in s.trials
+            if t.state == optuna.trial.TrialState.COMPLETE and not t.user_attrs.get("defaults")
+        ),
+        default=float("nan"),
+    )
     return {
         "model": name,
         "pruning": prune,
@@ -114,7 +156,9 @@ def study(name, parts, args, prune: bool) -> dict:
         "seconds": seconds,
         "best_val_mse": s.best_value,
         "best_params": s.best_params,
-        "test_mse": test_mse(model, parts[2]),
+        "best_is_default": tuned is None,
+        "best_val_mse_other_than_default": best_other,
+        "test_mse": tuned,
     }
 
 
@@ -135,6 +179,11 @@ def main() -> None:
         help="safety net for a lent machine: stop starting trials after this many seconds "
         "(the record's trial count says how many ran); figures to reproduce use --trials only",
     )
+    parser.add_argument(
+        "--no-default-trial",
+        action="store_true",
+        help="leave the default network out of the study (tsattn.tune puts it in as trial 0)",
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.threads:
@@ -150,10 +199,13 @@ def main() -> None:
     parts = [make_windows(panel, LOOKBACK, HORIZON, bounds=b, target=scaled.target) for b in split]
     records = []
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        default, _ = train(name, {}, 1e-3, parts, args)
+        default, history = train(name, {}, 1e-3, parts, args)
         base = test_mse(default, parts[2])
+        first = None if args.no_default_trial else history
         for prune in {"both": (True, False), "on": (True,), "off": (False,)}[args.pruning]:
-            record = study(name, parts, args, prune) | {"default_test_mse": base}
+            record = study(name, parts, args, prune, first) | {"default_test_mse": base}
+            if record["test_mse"] is None:
+                record["test_mse"] = base  # the best trial is the default network itself
             records.append(record)
             print(
                 f"{name:<15} pruning={prune!s:<5} trials {record['trials']:>3} pruned "

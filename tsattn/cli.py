@@ -385,6 +385,12 @@ def _tune_parser(commands: Any) -> None:
     )
     add("--no-refit", action="store_true", help="do not refit and save the best estimator")
     add(
+        "--no-default-trial",
+        action="store_true",
+        help="do not queue the model's own settings as a trial of a new study (by default "
+        "they are one, when the search space holds them)",
+    )
+    add(
         "--out",
         default="tuning_output",
         metavar="DIR",
@@ -564,6 +570,7 @@ def _tune(args: argparse.Namespace) -> None:
         random_state=args.seed,
         verbose=0 if args.quiet else 2 if args.verbose else 1,  # 1: a line per trial, on stderr
         heartbeat_interval=args.heartbeat_interval,
+        start_from_defaults=not args.no_default_trial,
         tracking=_tracker(args),
         **fit_kwargs(args),
     )

@@ -493,3 +493,45 @@ def test_progress_lines_and_optuna_logging_restored(tmp_path, caplog):
     assert not [
         r for r in caplog.records if r.name == "tsattn.tuning" and r.levelno == logging.INFO
     ]
+
+
+# -- the defaults as the first trial ----------------------------------------------------------
+
+
+def test_a_new_study_tries_the_models_defaults_first(tmp_path):
+    est = tsattn.LSTMForecaster(horizon=6, lookback=24, max_epochs=2)
+    result = tune(est, frame(), n_trials=3, storage=sqlite(tmp_path), verbose=0)
+    first, *rest = result.study.trials
+    assert len(result.study.trials) == 3  # the queued trial is one of the n_trials
+    # the estimator's learning rate and batch size, the network's sizes and segments
+    assert first.params == {
+        "learning_rate": 1e-3,
+        "batch_size": 256,
+        "dropout": 0.3,
+        "hidden_size": 128,
+        "num_layers": 1,
+        "segment_length": 24,
+    }
+    assert first.user_attrs["defaults"] is True and first.state.name == "COMPLETE"
+    assert all("defaults" not in t.user_attrs for t in rest)
+    assert result.best_score_ <= first.value  # so tuning never ends worse than its defaults
+    resumed = tune(est, frame(), n_trials=4, storage=sqlite(tmp_path), verbose=0)
+    assert sum(bool(t.user_attrs.get("defaults")) for t in resumed.study.trials) == 1
+    assert len(resumed.study.trials) == 4
+
+
+def test_no_default_trial_when_asked_or_outside_the_space(tmp_path):
+    est = tsattn.LSTMForecaster(horizon=6, lookback=24, max_epochs=1)
+
+    def run(db: str, sizes: list[int], n_trials: int = 2, **kwargs) -> TuneResult:
+        space = {"hidden_size": sizes, "learning_rate": (1e-4, 1e-2, "log")}
+        storage = sqlite(tmp_path, db)
+        return tune(est, frame(), n_trials=n_trials, storage=storage, search_space=space, **kwargs)
+
+    off = run("a.db", [16, 128], start_from_defaults=False, verbose=0)
+    narrow = run("b.db", [16, 32], verbose=0)  # hidden_size 128 (the default) is no choice
+    wide = run("c.db", [16, 128], n_trials=1, verbose=0)
+    for result in (off, narrow):
+        assert not any(t.user_attrs.get("defaults") for t in result.study.trials)
+    assert wide.study.trials[0].params == {"hidden_size": 128, "learning_rate": 1e-3}
+    assert wide.study.trials[0].user_attrs["defaults"] is True
