@@ -535,3 +535,15 @@ def test_no_default_trial_when_asked_or_outside_the_space(tmp_path):
         assert not any(t.user_attrs.get("defaults") for t in result.study.trials)
     assert wide.study.trials[0].params == {"hidden_size": 128, "learning_rate": 1e-3}
     assert wide.study.trials[0].user_attrs["defaults"] is True
+
+
+def test_the_default_spaces_of_the_networks_hold_their_defaults():
+    # daily data: the lookbacks are multiples of 7, and the default lookback of 96 is added
+    for name in ("lstm", "attention_lstm", "transformer", "linear"):
+        space = default_search_space(name, season_length=7)
+        assert space.distributions["lookback"].choices == (7, 14, 28, 49, 96, 98)
+        if name != "linear":
+            assert space.distributions["segment_length"].choices == (3, 7, 14, 24)
+    # unless the series are too short for it
+    short = default_search_space("lstm", season_length=7, max_lookback=60)
+    assert short.distributions["lookback"].choices == (7, 14, 28, 49)

@@ -46,8 +46,9 @@ Default search spaces
 ``season`` is the natural season of the data's frequency
 (:func:`tsattn.data.timestamps.season_length`: hourly 24, daily 7, monthly 12, ...); ``base`` is
 the season, or the horizon when the data have none (integer time). Lookbacks are those of
-``base * {1, 2, 4, 7}`` (networks: ``{1, 2, 4, 7, 14}``) that leave a training window in every
-series before the first backtest origin. A parameter fixed by the instance passed to ``tune`` is left out.
+``base * {1, 2, 4, 7}`` (networks: ``{1, 2, 4, 7, 14}`` and the estimator's default lookback)
+that leave a training window in every series before the first backtest origin. A parameter
+fixed by the instance passed to ``tune`` is left out.
 
 ================  ===============================================================================
 model             parameters searched
@@ -55,9 +56,10 @@ model             parameters searched
 lstm,             ``learning_rate`` log-uniform 1e-4..1e-2, ``batch_size`` {64, 128, 256},
 attention_lstm,   ``lookback`` (above), ``dropout`` uniform 0..0.3, ``hidden_size``
 transformer       {32, 64, 128, 256}, ``num_layers`` 1..3, ``segment_length``
-                  {base/2, base, 2 base} (at most the lookback); attention_lstm: ``attention``
-                  {general, dot} (additive per step: a B x H x L x D tensor); transformer:
-                  ``n_heads`` {1, 2, 4, 8} and ``stride = segment_length // 2``
+                  {base/2, base, 2 base, the network's default} (at most the lookback);
+                  attention_lstm: ``attention`` {general, dot} (additive per step: a
+                  B x H x L x D tensor); transformer: ``n_heads`` {1, 2, 4, 8} and
+                  ``stride = segment_length // 2``
 linear            ``learning_rate``, ``batch_size``, ``lookback``, ``dropout`` as above;
                   ``kernel_size`` {5, 13, 25, 49}
 ets               ``trend`` {add, None}, ``damped_trend`` {True, False}, ``seasonal``
@@ -71,8 +73,13 @@ mean, drift       ``lookback`` {None} and the lookbacks above
 naive             nothing (every trial is the same forecast)
 ================  ===============================================================================
 
-Networks train for at most ``max_epochs=20`` per trial (early stopping as usual) unless the
-instance sets ``max_epochs``. ``loss`` is not searched by default: the pruner compares
+The first trial of a new study is the model's own settings (the estimator's values; for
+network sizes left at None and for network options, the network's defaults) when every
+searched parameter's default is a point of the space: a study never ends worse on its windows
+than not tuning (``start_from_defaults=False`` to leave it out). The default spaces of the
+networks hold their defaults, unless the series are too short for the default lookback.
+Networks train for at most ``max_epochs=20`` per trial (early stopping as
+usual) unless the instance sets ``max_epochs``. ``loss`` is not searched by default: the pruner compares
 validation losses across trials, which is meaningless between different loss functions.
 
 A ``search_space`` can also be a dict ``{parameter: spec}`` (spec: an Optuna

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -17,6 +18,7 @@ from optuna.distributions import (
 
 from tsattn.estimators import ESTIMATORS, get_estimator
 from tsattn.forecaster import BaseForecaster
+from tsattn.models import MODELS
 from tsattn.neural import NeuralForecaster
 
 
@@ -101,7 +103,7 @@ def default_search_space(
     season = max(1, int(season_length))
     base = season if season > 1 else max(1, int(horizon))
     if issubclass(cls, NeuralForecaster):
-        dists, derive = _network_space(cls.model_name, base, max_lookback, fixed)
+        dists, derive = _network_space(cls, base, max_lookback, fixed)
     else:
         name = registry_name(cls)
         if name not in _STATISTICAL_SPACES:
@@ -125,11 +127,17 @@ def _lookbacks(base: int, max_lookback: int | None, multiples=(1, 2, 4, 7)) -> l
     return [v for v in values if v <= max_lookback] or [max(1, int(max_lookback))]
 
 
-def _network_space(net: str, base: int, max_lookback: int | None, fixed: dict):
+def _network_space(cls: type, base: int, max_lookback: int | None, fixed: dict):
+    net = cls.model_name
+    # the defaults are choices too, so that a study can start from them (tune's first trial)
+    lookbacks = set(_lookbacks(base, max_lookback, NETWORK_MULTIPLES))
+    default_lookback = inspect.signature(cls).parameters["lookback"].default
+    if max_lookback is None or default_lookback <= max_lookback:
+        lookbacks.add(default_lookback)
     dists: dict[str, BaseDistribution] = {
         "learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
         "batch_size": CategoricalDistribution([64, 128, 256]),
-        "lookback": CategoricalDistribution(_lookbacks(base, max_lookback, NETWORK_MULTIPLES)),
+        "lookback": CategoricalDistribution(sorted(lookbacks)),
         "dropout": FloatDistribution(0.0, 0.3),
     }
     if net == "linear":
@@ -137,8 +145,9 @@ def _network_space(net: str, base: int, max_lookback: int | None, fixed: dict):
     else:
         dists["hidden_size"] = CategoricalDistribution([32, 64, 128, 256])
         dists["num_layers"] = IntDistribution(1, 3)
+        segment = inspect.signature(MODELS[net]).parameters["segment_length"].default
         dists["segment_length"] = CategoricalDistribution(
-            sorted({max(1, base // 2), base, 2 * base})
+            sorted({max(1, base // 2), base, 2 * base, segment})
         )
     if net == "attention_lstm":
         # not "additive": per step it builds a (batch, H, L, D) tensor, slow and large on CPU

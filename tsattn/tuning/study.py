@@ -293,7 +293,8 @@ def _progress(plan: Plan) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], 
 
 @contextlib.contextmanager
 def tuning_logs(verbose: int) -> Iterator[None]:
-    """Optuna's own logging at WARNING (INFO with verbose >= 2), this module's at INFO."""
+    """Optuna's own logging at WARNING (INFO with verbose >= 2), the ``tsattn.tuning`` logger's
+    at INFO."""
     old_optuna, old_level = optuna.logging.get_verbosity(), log.level
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose >= 2 else optuna.logging.WARNING)
     handler = None
