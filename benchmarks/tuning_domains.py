@@ -70,6 +70,8 @@ def main() -> None:
             "pruned": pruned,
             "tuning_seconds": seconds,
             "best_params": {k: str(v) for k, v in result.best_params_.items()},
+            # tune's first trial is the defaults (when the space holds them): did it stay best?
+            "best_is_default": bool(result.study.best_trial.user_attrs.get("defaults")),
             "tuned_test_mase": test_mase(best, df, data, args.test_windows),
             "default_test_mase": test_mase(default, df, data, args.test_windows),
             "seasonal_naive_test_mase": test_mase(
@@ -82,7 +84,7 @@ def main() -> None:
         records.append(record)
         print(
             f"{name:<8} {args.model}: {record['trials']} trials ({pruned} pruned) in "
-            f"{seconds:.0f} s; test MASE tuned {record['tuned_test_mase']:.3f}, default "
+            f"{seconds:.0f} s, best is the default: {record['best_is_default']}; test MASE tuned {record['tuned_test_mase']:.3f}, default "
             f"{record['default_test_mase']:.3f}, seasonal naive "
             f"{record['seasonal_naive_test_mase']:.3f}",
             flush=True,

@@ -225,3 +225,26 @@ def test_wide_files_one_season_length_and_errors_in_flags(tmp_path):
     assert bad.returncode == 2
     assert "Pass --time-format with its strftime format" in bad.stderr
     assert "time_format" not in bad.stderr
+
+
+def test_tune_tries_the_defaults_first_unless_told_not_to(tmp_path, data):
+    import optuna
+
+    tiny = ["--model", "linear", "--horizon", "6", "--lookback", "24", "--param", "max_epochs=1"]
+    firsts = []
+    for flag in ([], ["--no-default-trial"]):
+        storage = f"sqlite:///{tmp_path / f'study{len(firsts)}.db'}"
+        tsattn("tune", "--data", str(data), *tiny, "--n-trials", "2", "--no-refit",
+               "--storage", storage, "--out", str(tmp_path / "out"), "-q", *flag)  # fmt: skip
+        study = optuna.load_study(study_name="tsattn-linear", storage=storage)
+        assert len(study.trials) == 2
+        firsts.append(study.trials[0])
+    with_defaults, without = firsts
+    assert with_defaults.user_attrs.get("defaults") is True
+    assert with_defaults.params == {
+        "learning_rate": 1e-3,
+        "batch_size": 256,
+        "dropout": 0.0,
+        "kernel_size": 25,
+    }
+    assert "defaults" not in without.user_attrs and without.params != with_defaults.params

@@ -380,21 +380,27 @@ def _output_columns(est: NeuralForecaster, quantiles: list[float]) -> list[int]:
     return ([levels.index(0.5)] if levels else [0]) + [levels.index(q) for q in quantiles]
 
 
+def default_segment_length(model_name: str, season: int, lookback: int) -> int | None:
+    """The ``segment_length`` a network gets when its options do not set one (None: it has none).
+
+    One segment per season of the data (a day of hourly steps, a week of days), so that
+    segments line up with the cycle; the network's own default without a season; never longer
+    than the lookback.
+    """
+    signature = inspect.signature(MODELS[model_name]).parameters
+    if "segment_length" not in signature:
+        return None
+    return min(season if season > 1 else signature["segment_length"].default, lookback)
+
+
 def _network_params(
     est: NeuralForecaster, past, future, static, options: dict[str, Any]
 ) -> dict[str, Any]:
     """The network's constructor arguments: sizes given by the data, then the user's options."""
     sizes = {"hidden_size": est.hidden_size, "num_layers": est.num_layers, "dropout": est.dropout}
-    signature = inspect.signature(MODELS[est.model_name]).parameters
-    if "segment_length" in signature and "segment_length" not in options:
-        # one segment per season of the data (a day of hourly steps, a week of days), so
-        # segments line up with the cycle; never longer than the lookback
-        season = season_length(est.freq_)
-        default = signature["segment_length"].default
-        options = {
-            **options,
-            "segment_length": min(season if season > 1 else default, est.lookback),
-        }
+    segment = default_segment_length(est.model_name, season_length(est.freq_), est.lookback)
+    if segment is not None and "segment_length" not in options:
+        options = {**options, "segment_length": segment}
     return {
         "lookback": est.lookback,
         "horizon": est.horizon,

@@ -547,3 +547,18 @@ def test_the_default_spaces_of_the_networks_hold_their_defaults():
     # unless the series are too short for it
     short = default_search_space("lstm", season_length=7, max_lookback=60)
     assert short.distributions["lookback"].choices == (7, 14, 28, 49)
+
+
+def test_the_defaults_trial_is_the_model_as_given(tmp_path):
+    # daily data: the estimator's segments are one week long, and so are the trial's
+    est = tsattn.LSTMForecaster(horizon=6, lookback=28, max_epochs=1)
+    space = {"learning_rate": [1e-3, 10.0], "segment_length": [7, 14]}
+    result = tune(
+        est, frame(freq="D", period=7), n_trials=2, search_space=space, storage=sqlite(tmp_path)
+    )
+    first = result.study.trials[0]
+    assert first.params == {"learning_rate": 1e-3, "segment_length": 7}
+    assert first.user_attrs["defaults"] is True
+    # a learning rate of 10 diverges or does worse: the defaults stay best, nothing to change
+    assert result.best_score_ == first.value and result.best_params_ == {}
+    assert result.best_estimator_.get_params() == est.get_params()

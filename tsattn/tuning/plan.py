@@ -19,7 +19,7 @@ from tsattn.estimators import get_estimator
 from tsattn.forecaster import BaseForecaster
 from tsattn.metrics import METRICS
 from tsattn.models import MODELS
-from tsattn.neural import NeuralForecaster
+from tsattn.neural import NeuralForecaster, default_segment_length
 from tsattn.params import check_choice, check_param
 from tsattn.tuning.spaces import SearchSpace, default_search_space, registry_name, space_from_dict
 
@@ -76,6 +76,7 @@ class Plan:
     df: FrameLike
     fit_params: dict[str, Any]
     run: Settings
+    season: int = 1
 
     @property
     def neural(self) -> bool:
@@ -110,6 +111,9 @@ class Plan:
             return params
         signature = inspect.signature(MODELS[self.base.model_name]).parameters
         network = {k: p.default for k, p in signature.items() if p.default is not p.empty}
+        segment = default_segment_length(self.base.model_name, self.season, params["lookback"])
+        if segment is not None:
+            network["segment_length"] = segment  # what the estimator picks for these data
         given = {k: v for k, v in params.items() if v is not None}
         return network | (params["model_options"] or {}) | given
 
@@ -221,6 +225,7 @@ def make_plan(
         df,
         dict(fit_params),
         run,
+        season,
     )
     _check_space(plan)
     return plan

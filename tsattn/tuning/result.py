@@ -26,7 +26,8 @@ class TuneResult:
     best_params_ : dict
         The best trial's parameters as estimator keyword arguments (network options in
         ``model_options``, merged with the instance's): ``clone(model).set_params(**best_params_)``
-        rebuilds the model. The raw draws are ``study.best_params``.
+        rebuilds the model; ``{}`` when the best trial is the model's own defaults (trial
+        attribute ``defaults``). The raw draws are ``study.best_params``.
     best_score_ : float
         The best trial's backtest ``metric`` (lower is better).
     best_estimator_ : BaseForecaster or None
@@ -110,6 +111,8 @@ def make_result(study: optuna.Study, plan: Plan, refit: bool) -> TuneResult:
         )
     best = min(completed, key=lambda t: t.value)
     params = plan.space(optuna.trial.FixedTrial(best.params, best.number))
+    if best.user_attrs.get("defaults"):
+        params = {}  # the model's defaults won: nothing to change
     best_params = plan.estimator_params(params)
     plan.say(f"best trial {best.number}: {plan.run.metric} {best.value:.4g} with {best_params}")
     estimator = None

@@ -51,7 +51,9 @@ def _objective(plan: Plan, study: optuna.Study) -> Callable[[optuna.Trial], floa
 
 def _evaluate(plan: Plan, study: optuna.Study, trial: optuna.Trial) -> float:
     """Backtest the trial's parameters; record every metric, the time and the cutoffs."""
-    params = plan.space(trial)
+    params = plan.space(trial)  # the draws are recorded, also those of the defaults trial
+    if trial.user_attrs.get("defaults"):
+        params = {}  # the model as given: exactly its defaults, whatever the space derives
     callbacks = (_pruning_callback(trial, type(study.pruner).__name__),) if plan.neural else ()
     est = plan.configure(params, callbacks)
     start = time.perf_counter()
