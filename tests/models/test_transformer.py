@@ -45,3 +45,13 @@ def test_attention_is_returned_in_training_mode_too() -> None:
     net = TransformerNet(lookback=32, horizon=16, dropout=0.5).train()
     _, weights = net(torch.randn(2, 32, 1), return_attention=True)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 16))
+
+
+def test_segments_overlap_by_half_a_segment_and_never_leave_steps_out() -> None:
+    # one week of daily steps per segment: every 3 steps (the default stride of 12 skipped 5
+    # of every 12 lookback steps before); 60 steps -> ceil((60 - 7) / 3) + 1 = 19 segments
+    net = TransformerNet(lookback=60, horizon=7, segment_length=7)
+    assert net.source_positions.table.shape[0] == 19
+    assert TransformerNet(lookback=96, horizon=24).source_positions.table.shape[0] == 7
+    with pytest.raises(ValueError, match="stride=12 with segment_length=7"):
+        TransformerNet(lookback=60, horizon=7, segment_length=7, stride=12)

@@ -104,10 +104,14 @@ class TransformerNet(nn.Module):
         on the ETTh1 test months (L=H=96) it was 0.005 worse over three seeds, more than the
         0.003 our rules allow, so the network's own default stays 'mean'
         (``benchmarks/RESULTS.md``).
-    segment_length, stride : int
-        Steps per lookback segment (``W``, the patch length of PatchTST) and between segment
-        starts (best about one season: 24 for hourly data); ``segment_length`` is also the steps
-        per horizon query. ``segment_length=1, stride=1`` gives one token per timestep.
+    segment_length : int
+        Steps per lookback segment (``W``, the patch length of PatchTST; best about one season:
+        24 for hourly data), also the steps per horizon query.
+    stride : int, optional
+        Steps between segment starts, at most ``segment_length`` (a longer stride would leave
+        lookback steps out of every segment). Default: half a segment
+        (``max(1, segment_length // 2)``), so segments overlap by half whatever their length.
+        ``segment_length=1, stride=1`` gives one token per timestep.
     n_heads : int
         Attention heads; must divide ``hidden_size``.
     num_decoder_layers : int
@@ -139,7 +143,7 @@ class TransformerNet(nn.Module):
         dropout: float = 0.2,
         revin: bool | str = True,
         segment_length: int = 24,
-        stride: int = 12,
+        stride: int | None = None,
         n_heads: int = 4,
         num_decoder_layers: int = 1,
         attention: Literal["step", "uniform", "none"] = "step",
@@ -148,6 +152,13 @@ class TransformerNet(nn.Module):
         if attention not in ("step", "uniform", "none"):
             raise ValueError(
                 f"Unknown attention {attention!r}; expected one of ['none', 'step', 'uniform']."
+            )
+        stride = max(1, segment_length // 2) if stride is None else stride
+        if not 1 <= stride <= segment_length:
+            raise ValueError(
+                f"stride={stride} with segment_length={segment_length}: the stride must be "
+                f"between 1 and segment_length, or the segments leave lookback steps out; "
+                f"omit it for half a segment ({max(1, segment_length // 2)})."
             )
         self.lookback, self.horizon, self.segment_length = lookback, horizon, segment_length
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates

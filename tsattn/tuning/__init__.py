@@ -58,8 +58,8 @@ attention_lstm,   ``lookback`` (above), ``dropout`` uniform 0..0.3, ``hidden_siz
 transformer       {32, 64, 128, 256}, ``num_layers`` 1..3, ``segment_length``
                   {base/2, base, 2 base, the network's default} (at most the lookback);
                   attention_lstm: ``attention`` {general, dot} (additive per step: a
-                  B x H x L x D tensor); transformer: ``n_heads`` {1, 2, 4, 8} and
-                  ``stride = segment_length // 2``
+                  B x H x L x D tensor); transformer: ``n_heads`` {1, 2, 4, 8} (its
+                  ``stride`` follows: half a segment)
 linear            ``learning_rate``, ``batch_size``, ``lookback``, ``dropout`` as above;
                   ``kernel_size`` {5, 13, 25, 49}
 ets               ``trend`` {add, None}, ``damped_trend`` {True, False}, ``seasonal``

@@ -156,23 +156,15 @@ def _network_space(cls: type, base: int, max_lookback: int | None, fixed: dict):
         width = fixed.get("hidden_size")
         heads = [h for h in (1, 2, 4, 8) if width is None or width % h == 0]
         dists["n_heads"] = CategoricalDistribution(heads)
-    derive = partial(
-        _derive_network,
-        lookback=fixed.get("lookback"),
-        stride=net == "transformer" and "stride" not in fixed,
-    )
-    return dists, derive
+    return dists, partial(_derive_network, lookback=fixed.get("lookback"))
 
 
-def _derive_network(draws: dict, *, lookback: int | None, stride: bool) -> dict:
-    """Segments no longer than the lookback; the transformer's segments overlap by half."""
+def _derive_network(draws: dict, *, lookback: int | None) -> dict:
+    """Segments no longer than the lookback (the transformer's stride follows its segments)."""
     params = dict(draws)
-    if "segment_length" in params:
-        window = params.get("lookback", lookback)
-        if window:
-            params["segment_length"] = min(params["segment_length"], window)
-        if stride:
-            params["stride"] = max(1, params["segment_length"] // 2)
+    window = params.get("lookback", lookback)
+    if "segment_length" in params and window:
+        params["segment_length"] = min(params["segment_length"], window)
     return params
 
 
