@@ -153,12 +153,13 @@ class TransformerNet(nn.Module):
             raise ValueError(
                 f"Unknown attention {attention!r}; expected one of ['none', 'step', 'uniform']."
             )
-        stride = max(1, segment_length // 2) if stride is None else stride
+        half = max(1, segment_length // 2)
+        stride = half if stride is None else stride
         if not 1 <= stride <= segment_length:
             raise ValueError(
                 f"stride={stride} with segment_length={segment_length}: the stride must be "
                 f"between 1 and segment_length, or the segments leave lookback steps out; "
-                f"omit it for half a segment ({max(1, segment_length // 2)})."
+                f"omit it for half a segment ({half})."
             )
         self.lookback, self.horizon, self.segment_length = lookback, horizon, segment_length
         self.n_past_covariates, self.n_future_covariates = n_past_covariates, n_future_covariates
