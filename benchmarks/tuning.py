@@ -1,7 +1,7 @@
 """Optuna tuning of the networks on the ETTh1 long-horizon protocol, with and without pruning.
 
     python benchmarks/tuning.py --csv ../shared/data/ett/ETTh1.csv [--models lstm]
-        [--trials 20] [--max-epochs 10] [--threads 2] [--json out.json]
+        [--trials 20] [--max-epochs 10] [--threads 2] [--lookbacks 96] [--json out.json]
 
 The protocol of ``benchmarks/long_horizon.py`` (ETT borders, every channel one series,
 standard scaling fitted on the training rows, L=96, H=96, test windows of stride 1, MSE on
@@ -15,6 +15,11 @@ RESULTS.md). The study's first trial is that default network, as ``tsattn.tune``
 model's defaults first: its recorded run (same seed and budget) is added, not trained again,
 and when it stays the best the tuned figure is the default's (``--no-default-trial`` leaves it
 out). Budgets are epochs, never seconds; the epochs column counts the default's too.
+
+``--lookbacks 96,336,512,720`` adds the lookback to the searched space, as ``tsattn.tune``'s
+default space does. The ETT borders move back by the lookback, so every lookback is scored on
+the same validation targets and tested on the same test targets; the default trial stays at
+L=96.
 """
 
 from __future__ import annotations
@@ -38,12 +43,15 @@ from tsattn.train import Trainer, resolve_device
 LOOKBACK = HORIZON = 96
 
 
-def space(trial: optuna.Trial, name: str) -> tuple[dict, float]:
-    """Network arguments and learning rate of one trial."""
+def space(trial: optuna.Trial, name: str, lookbacks=(LOOKBACK,)) -> tuple[dict, float]:
+    """Network arguments (the lookback among them) and learning rate of one trial."""
+    params = {"lookback": LOOKBACK}
+    if len(lookbacks) > 1:
+        params["lookback"] = trial.suggest_categorical("lookback", list(lookbacks))
     if name == "linear":  # DLinear: its moving-average kernel is its only shape option
-        params = {"kernel_size": trial.suggest_categorical("kernel_size", [13, 25, 49])}
+        params["kernel_size"] = trial.suggest_categorical("kernel_size", [13, 25, 49])
     else:
-        params = {
+        params |= {
             "dropout": trial.suggest_float("dropout", 0.0, 0.3),
             "hidden_size": trial.suggest_categorical("hidden_size", [32, 64, 128, 256]),
             "num_layers": trial.suggest_int("num_layers", 1, 3),
@@ -55,9 +63,12 @@ def space(trial: optuna.Trial, name: str) -> tuple[dict, float]:
     return params, trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
 
 
-def train(name, params, lr, parts, args, callbacks=()):
+def train(name, params, lr, data, args, callbacks=()):
+    """Train one network; ``data`` maps each lookback to its (train, val, test) windows."""
     torch.manual_seed(args.seed)
-    model = build_model(name, lookback=LOOKBACK, horizon=HORIZON, **params)
+    params = {"lookback": LOOKBACK} | params
+    parts = data[params["lookback"]]
+    model = build_model(name, horizon=HORIZON, **params)
     loaders = make_loaders(parts[0], parts[1], batch_size=256, seed=args.seed)
     trainer = Trainer(
         max_epochs=args.max_epochs,
@@ -80,16 +91,18 @@ def test_mse(model, test) -> float:
     return float(np.mean((pred - actual) ** 2))
 
 
-def default_trial(name: str, history) -> optuna.trial.FrozenTrial:
+def default_trial(name: str, history, lookbacks) -> optuna.trial.FrozenTrial:
     """The default network's run as a finished trial: what ``tsattn.tune`` queues first.
 
     Its parameters are the network's own defaults and a learning rate of 1e-3; its learning
     curve is that of the default run (same seed, same budget), so it is not trained again.
     """
     probe = optuna.create_study().ask()
-    space(probe, name)  # the distributions the space draws from
+    space(probe, name, lookbacks)  # the distributions the space draws from
     network = inspect.signature(MODELS[name]).parameters
     params = {k: network[k].default for k in probe.distributions if k != "learning_rate"}
+    if "lookback" in params:
+        params["lookback"] = LOOKBACK  # the protocol's lookback, the network's default aside
     return optuna.trial.create_trial(
         params=params | {"learning_rate": 1e-3},
         distributions=probe.distributions,
@@ -99,7 +112,7 @@ def default_trial(name: str, history) -> optuna.trial.FrozenTrial:
     )
 
 
-def study(name, parts, args, prune: bool, default_history) -> dict:
+def study(name, data, args, prune: bool, default_history) -> dict:
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
     s = optuna.create_study(
         direction="minimize",
@@ -107,17 +120,17 @@ def study(name, parts, args, prune: bool, default_history) -> dict:
         pruner=pruner if prune else optuna.pruners.NopPruner(),
     )
     if default_history is not None:
-        s.add_trial(default_trial(name, default_history))
+        s.add_trial(default_trial(name, default_history, args.lookbacks))
 
     def objective(trial: optuna.Trial) -> float:
-        params, lr = space(trial, name)
+        params, lr = space(trial, name, args.lookbacks)
 
         def report(epoch: int, metrics: dict) -> None:
             trial.report(metrics["val_loss"], epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"epoch {epoch}: val_loss {metrics['val_loss']:.4f}")
 
-        _, history = train(name, params, lr, parts, args, [report])
+        _, history = train(name, params, lr, data, args, [report])
         return min(e["val_loss"] for e in history.epochs)
 
     def progress(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -136,8 +149,8 @@ def study(name, parts, args, prune: bool, default_history) -> dict:
     states = [t.state for t in s.trials]
     tuned = None
     if not s.best_trial.user_attrs.get("defaults"):  # else the default network is the answer
-        params, lr = space(optuna.trial.FixedTrial(s.best_params), name)
-        tuned = test_mse(train(name, params, lr, parts, args)[0], parts[2])
+        params, lr = space(optuna.trial.FixedTrial(s.best_params), name, args.lookbacks)
+        tuned = test_mse(train(name, params, lr, data, args)[0], data[params["lookback"]][2])
     best_other = min(
         (
             t.value
@@ -184,8 +197,14 @@ def main() -> None:
         action="store_true",
         help="leave the default network out of the study (tsattn.tune puts it in as trial 0)",
     )
+    parser.add_argument(
+        "--lookbacks",
+        default=str(LOOKBACK),
+        help="comma-separated lookbacks to search (default: the protocol's 96 only)",
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    args.lookbacks = tuple(sorted({int(v) for v in args.lookbacks.split(",")} | {LOOKBACK}))
     if args.threads:
         torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -194,16 +213,23 @@ def main() -> None:
         f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True
     )
     panel = load_panel(args.csv, None)
-    split = standard_split(panel, "ett", LOOKBACK)
-    scaled = SeriesScaler("standard").fit(panel, bounds=split.train).transform(panel)
-    parts = [make_windows(panel, LOOKBACK, HORIZON, bounds=b, target=scaled.target) for b in split]
+    # the scaler's training rows do not depend on the lookback (the ETT borders do not move)
+    train_rows = standard_split(panel, "ett", LOOKBACK).train
+    scaled = SeriesScaler("standard").fit(panel, bounds=train_rows).transform(panel)
+    data = {
+        lookback: [
+            make_windows(panel, lookback, HORIZON, bounds=b, target=scaled.target)
+            for b in standard_split(panel, "ett", lookback)
+        ]
+        for lookback in args.lookbacks
+    }
     records = []
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        default, history = train(name, {}, 1e-3, parts, args)
-        base = test_mse(default, parts[2])
+        default, history = train(name, {}, 1e-3, data, args)
+        base = test_mse(default, data[LOOKBACK][2])
         first = None if args.no_default_trial else history
         for prune in {"both": (True, False), "on": (True,), "off": (False,)}[args.pruning]:
-            record = study(name, parts, args, prune, first) | {"default_test_mse": base}
+            record = study(name, data, args, prune, first) | {"default_test_mse": base}
             if record["test_mse"] is None:
                 record["test_mse"] = base  # the best trial is the default network itself
             records.append(record)
