@@ -2,10 +2,11 @@
 
     python benchmarks/domain.py [--datasets trondheim_traffic:Elgeseter,traffic]
         [--models lstm,attention_lstm,transformer,linear,seasonal_naive] [--max-epochs N]
-        [--seed 0] [--threads 1] [--data-dir DIR] [--on test|validation]
+        [--seed 0] [--threads 1] [--data-dir DIR] [--on test|validation] [--lookback 168]
         [--model-options '{"segment_length": 12}'] [--params '{"loss": "mae"}']
 
-Per series (a dataset name, or ``name:series_id`` for one series of it), hourly, L=168, H=24:
+Per series (a dataset name, or ``name:series_id`` for one series of it), hourly, L=168 (or
+``--lookback``: the split and the test origins do not move with it), H=24:
 
 - train = the first 70 % of the rows, validation = the next 10 %, test = the rest; the test
   part starts at the first row after 80 % from which forecast origins every 24 hours end
@@ -71,7 +72,7 @@ def evaluate(model: str, df: pd.DataFrame, args: argparse.Namespace) -> tuple[fl
         else:
             est = ESTIMATORS[model](
                 horizon=HORIZON,
-                lookback=LOOKBACK,
+                lookback=args.lookback,
                 val_size=n_val / (n_train + n_val),
                 refit_with_val=False,
                 max_epochs=args.max_epochs,
@@ -103,11 +104,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--on", choices=["test", "validation"], default="test")
+    parser.add_argument("--lookback", type=int, default=LOOKBACK)
     parser.add_argument("--model-options", type=json.loads, default=None)
     parser.add_argument("--params", type=json.loads, default=None, help="estimator arguments")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
+    print(f"L={args.lookback} H={HORIZON} on {args.on}")
     print(f"{'data':<30} {'model':<16} {'MASE':>7} {'fit s':>7}")
     for spec in args.datasets.split(","):
         df = series_of(spec, args.data_dir)
