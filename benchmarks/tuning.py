@@ -17,7 +17,8 @@ and when it stays the best the tuned figure is the default's (``--no-default-tri
 out). Budgets are epochs, never seconds; the epochs column counts the default's too.
 
 ``--lookbacks 96,336,512,720`` adds the lookback to the searched space, as ``tsattn.tune``'s
-default space does. The ETT borders move back by the lookback, so every lookback is scored on
+default space does; ``--lookbacks default`` searches that space's own lookbacks for hourly
+data (24 to 720). The ETT borders move back by the lookback, so every lookback is scored on
 the same validation targets and tested on the same test targets; the default trial stays at
 L=96.
 """
@@ -39,6 +40,7 @@ from tsattn.data.loader import WindowLoader
 from tsattn.estimators import ESTIMATORS
 from tsattn.models import MODELS, build_model
 from tsattn.train import Trainer, resolve_device
+from tsattn.tuning import default_search_space
 
 LOOKBACK = HORIZON = 96
 
@@ -200,11 +202,16 @@ def main() -> None:
     parser.add_argument(
         "--lookbacks",
         default=str(LOOKBACK),
-        help="comma-separated lookbacks to search (default: the protocol's 96 only)",
+        help="comma-separated lookbacks to search (default: the protocol's 96 only), or "
+        "'default': those of tsattn.tune's default space for hourly data",
     )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    if args.lookbacks == "default":  # ETTh1 is hourly: season 24, as tsattn.tune infers it
+        space = default_search_space("lstm", season_length=24, horizon=HORIZON)
+        args.lookbacks = ",".join(str(v) for v in space.distributions["lookback"].choices)
     args.lookbacks = tuple(sorted({int(v) for v in args.lookbacks.split(",")} | {LOOKBACK}))
+    print(f"lookbacks searched: {args.lookbacks}", flush=True)
     if args.threads:
         torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -173,7 +173,7 @@ def test_default_search_space_options_are_the_networks_own():
     assert spaces["attention_lstm"].distributions["attention"].choices == ("general", "dot")
     assert spaces["transformer"].distributions["n_heads"].choices == (1, 2, 4, 8)
     assert spaces["lstm"].distributions["segment_length"].choices == (12, 24, 48)
-    assert spaces["lstm"].distributions["lookback"].choices == (24, 48, 96, 168, 336)
+    assert spaces["lstm"].distributions["lookback"].choices == (24, 48, 96, 168, 336, 504, 720)
     assert "hidden_size" not in spaces["linear"].distributions
     assert "loss" not in spaces["lstm"].distributions  # val losses of different losses differ
     # a fixed lookback caps segment_length; the transformer's stride follows (half a segment)
@@ -541,7 +541,7 @@ def test_the_default_spaces_of_the_networks_hold_their_defaults():
     # daily data: the lookbacks are multiples of 7, and the default lookback of 96 is added
     for name in ("lstm", "attention_lstm", "transformer", "linear"):
         space = default_search_space(name, season_length=7)
-        assert space.distributions["lookback"].choices == (7, 14, 28, 49, 96, 98)
+        assert space.distributions["lookback"].choices == (7, 14, 28, 49, 96, 98, 147, 210)
         if name != "linear":
             assert space.distributions["segment_length"].choices == (3, 7, 14, 24)
     # unless the series are too short for it

@@ -46,7 +46,7 @@ Default search spaces
 ``season`` is the natural season of the data's frequency
 (:func:`tsattn.data.timestamps.season_length`: hourly 24, daily 7, monthly 12, ...); ``base`` is
 the season, or the horizon when the data have none (integer time). Lookbacks are those of
-``base * {1, 2, 4, 7}`` (networks: ``{1, 2, 4, 7, 14}`` and the estimator's default lookback)
+``base * {1, 2, 4, 7}`` (networks: ``{1, 2, 4, 7, 14, 21, 30}`` and the estimator's default lookback)
 that leave a training window in every series before the first backtest origin. A parameter
 fixed by the instance passed to ``tune`` is left out.
 
