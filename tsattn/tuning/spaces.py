@@ -115,9 +115,9 @@ def default_search_space(
     return SearchSpace({k: d for k, d in dists.items() if k not in fixed}, derive)
 
 
-#: Network lookbacks in seasons: up to 30 daily or hourly cycles (30 days = 720 hourly steps,
-#: the longest lookback of the long-horizon literature; 14 x 7 days = 98 days covers the
-#: networks' default of 96 steps on daily data). The 21 and 30 were added after validation
+#: Network lookbacks in seasons: up to 30 of them, a month of hourly data (720 steps, the
+#: longest lookback of the long-horizon literature) or 30 weeks of daily data (14 weeks = 98
+#: days covers the networks' default of 96 steps). The 21 and 30 were added after validation
 #: preferred L=512 to L=336 on ETTh1 for the LSTM and the attention LSTM, and L=720 on
 #: Trondheim traffic for the LSTM (benchmarks/RESULTS.md); longer candidates than the data
 #: allow are dropped.
