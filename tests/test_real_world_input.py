@@ -16,6 +16,7 @@ import pytest
 import tsattn
 from tsattn.data import check_panel, make_windows
 from tsattn.estimators import ESTIMATORS
+from tsattn.neural import default_segment_length
 
 
 def hourly(n: int = 600, uid: str = "a", level: float = 0.0, start: str = "2024-01-01"):
@@ -220,7 +221,8 @@ def test_a_constant_series_is_forecast_as_that_constant(name):
 
 
 @pytest.mark.parametrize(
-    ("freq", "lookback", "segment"), [("h", 96, 24), ("D", 28, 7), ("D", 5, 5), ("10min", 288, 144)]
+    ("freq", "lookback", "segment"),
+    [("h", 96, 24), ("h", 335, 24), ("h", 336, 48), ("D", 28, 7), ("D", 5, 5), ("10min", 288, 144)],
 )
 def test_segment_length_follows_the_frequency_and_never_exceeds_the_lookback(
     freq, lookback, segment
@@ -233,3 +235,10 @@ def test_segment_length_follows_the_frequency_and_never_exceeds_the_lookback(
         horizon=4, lookback=lookback, max_steps=1, model_options={"segment_length": 2}
     ).fit(df)
     assert given.network_params_["segment_length"] == 2
+
+
+@pytest.mark.parametrize(("name", "segment"), [("lstm", 48), ("attention_lstm", 24)])
+def test_only_the_lstm_doubles_its_segments_at_long_lookbacks(name, segment):
+    assert default_segment_length(name, 24, 336) == segment
+    assert default_segment_length(name, 24, 168) == 24
+    assert default_segment_length(name, 1, 336) == 24  # no season: the network's own default

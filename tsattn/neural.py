@@ -380,17 +380,34 @@ def _output_columns(est: NeuralForecaster, quantiles: list[float]) -> list[int]:
     return ([levels.index(0.5)] if levels else [0]) + [levels.index(q) for q in quantiles]
 
 
+#: Lookback, in seasons, from which the networks in :data:`TWO_SEASON_SEGMENTS` get segments of
+#: two seasons: 14 (336 hourly steps, two weeks).
+LONG_LOOKBACK_SEASONS = 14
+#: Networks whose default segments double at long lookbacks. The LSTM: on validation, segments
+#: of 48 beat 24 on ETTh1 at L=336 (three seeds) and L=720 and on Trondheim traffic at L=336,
+#: were level at L=720 and lost on I-94 at L=336; the attention LSTM and the Transformer did
+#: better with 24 at L=336.
+TWO_SEASON_SEGMENTS = frozenset({"lstm"})
+
+
 def default_segment_length(model_name: str, season: int, lookback: int) -> int | None:
     """The ``segment_length`` a network gets when its options do not set one (None: it has none).
 
     One segment per season of the data (a day of hourly steps, a week of days), so that
     segments line up with the cycle; the network's own default without a season; never longer
-    than the lookback.
+    than the lookback. The LSTM's segments are two seasons long once the lookback holds
+    :data:`LONG_LOOKBACK_SEASONS` seasons (48 steps from L=336 on hourly data): chosen on
+    validation, where the attention LSTM and the Transformer kept one season
+    (``benchmarks/RESULTS.md``, "The LSTM's segments at long lookbacks").
     """
     signature = inspect.signature(MODELS[model_name]).parameters
     if "segment_length" not in signature:
         return None
-    return min(season if season > 1 else signature["segment_length"].default, lookback)
+    if season <= 1:
+        return min(signature["segment_length"].default, lookback)
+    if model_name in TWO_SEASON_SEGMENTS and lookback >= LONG_LOOKBACK_SEASONS * season:
+        return 2 * season
+    return min(season, lookback)
 
 
 def _network_params(

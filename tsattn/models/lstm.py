@@ -60,6 +60,8 @@ class LSTMNet(nn.Module):
     segment_length : int
         Steps per LSTM input segment (``W``), best about one season (24 for hourly data); 1 is
         one LSTM step per timestep. A lookback that it does not divide is padded at the front.
+        The estimators pass two seasons (48 on hourly data) once the lookback holds 14 seasons
+        (:func:`tsattn.neural.default_segment_length`).
     lag_mixture : bool
         Add the lag mixture's copy of the lookback to the head's forecast (module docstring).
 
